@@ -1,0 +1,219 @@
+"""Figures for the Convolution page: the sliding window, the channel stack, the group wiring."""
+import numpy as np
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from .theme import (ACCENT, PADDING, add_player, outline_dict, as_numpy, evenly_spaced, finish, grid_axes,
+                    heatmap, outline_trace, symmetric_range)
+
+MAX_FRAMES = 120
+MAX_STACK_CHANNELS = 6
+SMALL = 49  # in the small multiples of the channel stack, more numbers than this overlap
+
+
+def _batched_out(trace, n, c_out):
+    out = as_numpy(trace.output)
+    if out.ndim == trace.dims + 1:
+        out = out[None]
+    out = out[n, c_out]
+    return out if trace.dims == 2 else out[None, :]                      # (OH, OW)
+
+
+def kernel_of(trace, c_out, c_in):
+    """The 2D kernel slice that connects input channel c_in to output channel c_out."""
+    w = as_numpy(trace.module.weight)
+    if trace.transposed:
+        k = w[c_in, c_out % trace.out_per_group]
+    else:
+        k = w[c_out, c_in % trace.in_per_group]
+    return k if trace.dims == 2 else k[None, :]
+
+
+def stepper(trace, n=0, c_out=0, c_in=None, max_frames=MAX_FRAMES):
+    """Input, kernel and output side by side; frames move the window (or the scattered kernel).
+
+    Forward: each frame outlines the window on the padded input and writes one more output cell.
+    Transposed: each frame takes one input cell and adds its scaled kernel into the output.
+    """
+    _, chans = trace.group_of(c_out)
+    c_in = chans[0] if c_in is None else c_in
+    return (_scatter_stepper if trace.transposed else _window_stepper)(trace, n, c_out, c_in, max_frames)
+
+
+def _coords(n_cells, before):
+    return np.arange(-before, n_cells - before)
+
+
+def _window_stepper(trace, n, c_out, c_in, max_frames):
+    h, w = trace.axes
+    padded = as_numpy(trace.padded_input(n)[c_in])                         # (H_pad, W_pad)
+    ys, xs = _coords(padded.shape[0], h.pad_before), _coords(padded.shape[1], w.pad_before)
+    kernel = kernel_of(trace, c_out, c_in)
+    out = _batched_out(trace, n, c_out)
+    oh, ow = out.shape
+    lo, hi = symmetric_range(padded, out)
+    klo, khi = symmetric_range(kernel)
+    one_d = trace.dims == 1
+
+    fig = make_subplots(rows=1, cols=3, column_widths=[0.45, 0.2, 0.35] if not one_d else [0.5, 0.15, 0.35],
+                        subplot_titles=(f"input channel {c_in} (padding shaded)", f"kernel w[{c_out}, {c_in % trace.in_per_group}]"
+                                        if not trace.transposed else "kernel", f"output channel {c_out}"),
+                        horizontal_spacing=0.06)
+    is_pad = np.zeros(padded.shape, bool)
+    is_pad[:h.pad_before] = is_pad[h.pad_before + h.size:] = True
+    is_pad[:, :w.pad_before] = is_pad[:, w.pad_before + w.size:] = True
+    shown = np.where(np.isnan(padded), 0.0, padded)
+    fig.add_trace(heatmap(shown, zmin=lo, zmax=hi, x=xs, y=ys, name="input"), 1, 1)
+    if is_pad.any():
+        fig.add_trace(go.Heatmap(z=np.where(is_pad, 1.0, np.nan), x=xs, y=ys, colorscale=[[0, PADDING], [1, PADDING]],
+                                 showscale=False, hoverinfo="skip", xgap=1, ygap=1), 1, 1)
+    fig.add_trace(heatmap(kernel, zmin=klo, zmax=khi, name="kernel"), 1, 2)
+    fig.add_trace(heatmap(np.full_like(out, np.nan), zmin=lo, zmax=hi, name="output"), 1, 3)
+    out_idx = len(fig.data) - 1
+    fig.add_trace(outline_trace([]), 1, 1)
+    fig.add_trace(outline_trace([], color=ACCENT), 1, 3)
+    win_idx, cell_idx = len(fig.data) - 2, len(fig.data) - 1
+    for col, (nr, nc) in zip((1, 2, 3), (padded.shape, kernel.shape, out.shape)):
+        grid_axes(fig, 1, col, nr, nc)
+    if one_d:
+        for col in (1, 2, 3):
+            fig.update_yaxes(showticklabels=False, row=1, col=col)
+
+    positions = [(i, j) for i in range(oh) for j in range(ow)]
+    keep = evenly_spaced(len(positions), max_frames)
+    frames, labels = [], []
+    order = np.arange(oh * ow).reshape(oh, ow)
+    for k in keep:
+        i, j = positions[k]
+        revealed = np.where(order <= k, out, np.nan)
+        cells = [(r - h.pad_before, c - w.pad_before) for r, c in trace.receptive_field(*((i, j) if not one_d else (j,)))]
+        frames.append(dict(name=str(k), traces=[out_idx, win_idx, cell_idx], data=[
+            dict(type="heatmap", z=revealed), outline_dict(cells), outline_dict([(i, j)], color=ACCENT)]))
+        labels.append(f"({j})" if one_d else f"({i},{j})")
+    _apply_first(fig, frames[0], (out_idx, win_idx, cell_idx))
+    finish(fig, height=280 if one_d else 480)
+    return add_player(fig, frames, labels, prefix="output position ")
+
+
+def _scatter_stepper(trace, n, c_out, c_in, max_frames):
+    h, w = trace.axes
+    x = as_numpy(trace._batched_x()[n, c_in])                              # (H, W)
+    kernel = kernel_of(trace, c_out, c_in)
+    cells, partials = trace.scatter_steps(n, c_out, cap=max_frames)
+    partials = as_numpy(partials)
+    out = _batched_out(trace, n, c_out)
+    lo, hi = symmetric_range(x, out, partials)
+    klo, khi = symmetric_range(kernel)
+    one_d = trace.dims == 1
+    fig = make_subplots(rows=1, cols=3, column_widths=[0.25, 0.2, 0.55],
+                        subplot_titles=(f"input channel {c_in}", "kernel",
+                                        f"output channel {c_out}: running sum (bias added at the end)"),
+                        horizontal_spacing=0.06)
+    fig.add_trace(heatmap(x, zmin=lo, zmax=hi, name="input"), 1, 1)
+    fig.add_trace(heatmap(kernel, zmin=klo, zmax=khi, name="kernel"), 1, 2)
+    fig.add_trace(heatmap(np.zeros_like(partials[0]), zmin=lo, zmax=hi, name="running sum"), 1, 3)
+    fig.add_trace(outline_trace([]), 1, 1)
+    fig.add_trace(outline_trace([], color=ACCENT), 1, 3)
+    ids = (2, 3, 4)
+    for col, (nr, nc) in zip((1, 2, 3), (x.shape, kernel.shape, out.shape)):
+        grid_axes(fig, 1, col, nr, nc)
+    if one_d:
+        for col in (1, 2, 3):
+            fig.update_yaxes(showticklabels=False, row=1, col=col)
+    frames, labels = [], []
+    for k, (i, j) in enumerate(cells):
+        footprint = trace.receptive_field(*((i, j) if not one_d else (j,)))
+        frames.append(dict(name=str(k), traces=list(ids), data=[
+            dict(type="heatmap", z=partials[k]), outline_dict([(i, j)]), outline_dict(footprint, color=ACCENT)]))
+        labels.append(f"x[{j}]" if one_d else f"x[{i},{j}]")
+    _apply_first(fig, frames[0], ids)
+    finish(fig, height=280 if one_d else 480)
+    return add_player(fig, frames, labels, prefix="scattering ")
+
+
+def _apply_first(fig, frame, ids):
+    """Start the figure in the state of its first frame."""
+    for idx, data in zip(ids, frame["data"]):
+        fig.data[idx].update({k: v for k, v in data.items() if k in ("z", "x", "y")})
+
+
+def channel_stack(trace, n=0, c_out=0, max_channels=MAX_STACK_CHANNELS):
+    """Each input channel of c_out's group, its kernel slice, and what it adds; then their sum.
+
+    This is the 3D picture a flat drawing hides: an output channel is a sum over input channels.
+    """
+    _, chans = trace.group_of(c_out)
+    shown = chans[:max_channels]
+    contrib = as_numpy(trace.channel_contributions(n, c_out))
+    if trace.dims == 1:
+        contrib = contrib[:, None, :]
+    x = as_numpy(trace._batched_x()[n])                                     # (C, H, W)
+    out = _batched_out(trace, n, c_out)
+    bias = trace._bias(c_out)
+    rows = len(shown) + 1
+    titles = []
+    for c in shown:
+        titles += [f"input channel {c}", f"kernel slice for channel {c}", f"channel {c} contributes"]
+    titles += ["", "", f"sum of {len(chans)} contributions + bias {bias:.3g} = output channel {c_out}"]
+    fig = make_subplots(rows=rows, cols=3, subplot_titles=titles, vertical_spacing=0.06 if rows < 6 else 0.03,
+                        horizontal_spacing=0.06)
+    lo, hi = symmetric_range(x[shown], contrib, out)
+    for r, c in enumerate(shown, 1):
+        k = kernel_of(trace, c_out, c)
+        klo, khi = symmetric_range(k)
+        fig.add_trace(heatmap(x[c], zmin=lo, zmax=hi, name=f"x[{c}]", text=x[c].size <= SMALL), r, 1)
+        fig.add_trace(heatmap(k, zmin=klo, zmax=khi, name=f"w[{c}]", text=k.size <= SMALL), r, 2)
+        part = contrib[chans.index(c)]
+        fig.add_trace(heatmap(part, zmin=lo, zmax=hi, name=f"part {c}", text=part.size <= SMALL), r, 3)
+    fig.add_trace(heatmap(out, zmin=lo, zmax=hi, name="output", text=out.size <= SMALL), rows, 3)
+    for r in range(1, rows + 1):
+        for col in (1, 2, 3):
+            grid_axes(fig, r, col, 99, 99)
+            if trace.dims == 1:
+                fig.update_yaxes(showticklabels=False, row=r, col=col)
+    fig.update_xaxes(visible=False, row=rows, col=1)
+    fig.update_yaxes(visible=False, row=rows, col=1)
+    fig.update_xaxes(visible=False, row=rows, col=2)
+    fig.update_yaxes(visible=False, row=rows, col=2)
+    per_row = 110 if trace.dims == 1 else 200
+    return finish(fig, height=per_row * rows + 60)
+
+
+def group_wiring(trace):
+    """Which input channels feed which output channels: block-diagonal when groups > 1."""
+    C, O = trace.in_channels, trace.out_channels
+    z = np.full((O, C), np.nan)
+    for o in range(O):
+        g, chans = trace.group_of(o)
+        z[o, chans] = g
+    text = [[f"g{int(v)}" if v == v else "" for v in row] for row in z]
+    fig = go.Figure(go.Heatmap(z=z, text=text, texttemplate="%{text}", colorscale="Turbo", showscale=False,
+                               xgap=2, ygap=2, zmin=0, zmax=max(trace.groups - 1, 1),
+                               hovertemplate="output %{y} reads input %{x}<extra></extra>"))
+    fig.update_yaxes(autorange="reversed", title_text="output channel", dtick=1)
+    fig.update_xaxes(title_text="input channel", dtick=1, side="top")
+    kind = "depthwise" if trace.groups == C and trace.groups > 1 else f"{trace.groups} group(s)"
+    return finish(fig, height=min(420, 120 + 28 * O),
+                  title=f"Channel wiring: {kind}, each output reads {trace.in_per_group} input channel(s)")
+
+
+def kernels(trace, max_rows=8, max_cols=8):
+    """The whole weight tensor as a grid of 2D kernel slices (rows = output channels)."""
+    w = as_numpy(trace.module.weight)
+    if trace.transposed:  # stored (C_in, O/G, K...): show it per output channel like a forward conv
+        O = trace.out_channels
+        w = np.stack([np.stack([w[c, o % trace.out_per_group] for c in trace.group_of(o)[1]]) for o in range(O)])
+    if trace.dims == 1:
+        w = w[:, :, None, :]
+    O, Cg = w.shape[:2]
+    ro, co = min(O, max_rows), min(Cg, max_cols)
+    fig = make_subplots(rows=ro, cols=co, horizontal_spacing=0.02, vertical_spacing=0.04,
+                        subplot_titles=[f"out {o} ← in {trace.group_of(o)[1][c]}" for o in range(ro) for c in range(co)])
+    lo, hi = symmetric_range(w)
+    for o in range(ro):
+        for c in range(co):
+            fig.add_trace(heatmap(w[o, c], zmin=lo, zmax=hi, text=w[o, c].size <= 25), o + 1, c + 1)
+            grid_axes(fig, o + 1, c + 1, 99, 99)
+            fig.update_xaxes(showticklabels=False, row=o + 1, col=c + 1)
+            fig.update_yaxes(showticklabels=False, row=o + 1, col=c + 1)
+    return finish(fig, height=90 + ro * (70 if trace.dims == 1 else 120))

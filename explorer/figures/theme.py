@@ -1,0 +1,115 @@
+"""Colours and the small building blocks every figure shares, so all pages look alike.
+
+Figures are plain plotly objects; the page decides how to show them. Colours are chosen to stay
+readable on a projector in both light and dark themes.
+"""
+import numpy as np
+import plotly.graph_objects as go
+
+DIVERGING = "RdBu_r"        # signed values: blue < 0 < red, white at zero
+SEQUENTIAL = "Viridis"      # non-negative values such as attention weights
+HIGHLIGHT = "#f5a623"       # the current window / selected cell
+ACCENT = "#2ca02c"          # the cell being written
+PADDING = "rgba(128,128,128,0.35)"
+FONT = dict(family="Inter, Segoe UI, Helvetica, Arial, sans-serif", size=14)
+MAX_ANNOTATED_CELLS = 400   # above this, numbers in cells become unreadable noise
+
+
+def as_numpy(t):
+    """A float64 numpy copy of a tensor or array (plotly serialises numpy fastest)."""
+    if hasattr(t, "detach"):
+        t = t.detach().cpu().double().numpy()
+    return np.asarray(t, dtype=float)
+
+
+def symmetric_range(*arrays):
+    """A colour range centred on zero that covers every given array."""
+    m = max((float(np.nanmax(np.abs(a))) for a in arrays if np.size(a) and not np.all(np.isnan(a))),
+            default=1.0)
+    m = m or 1.0
+    return -m, m
+
+
+def heatmap(z, *, zmin=None, zmax=None, colorscale=DIVERGING, name="", text=True, showscale=False,
+            x=None, y=None, hover="value", xgap=1, ygap=1):
+    """A heatmap trace with one number printed per cell while the grid is small enough to read."""
+    z = as_numpy(z)
+    if z.ndim == 1:
+        z = z[None, :]
+    kwargs = {}
+    if text and z.size <= MAX_ANNOTATED_CELLS:
+        kwargs = dict(texttemplate="%{z:.3g}", textfont=dict(size=12 if z.size <= 100 else 9))
+    return go.Heatmap(z=z, x=x, y=y, zmin=zmin, zmax=zmax, colorscale=colorscale, name=name,
+                      showscale=showscale, xgap=xgap, ygap=ygap, zmid=None if zmin is not None else 0,
+                      hovertemplate=f"row %{{y}}, col %{{x}}<br>{hover} %{{z:.6g}}<extra>{name}</extra>",
+                      **kwargs)
+
+
+def cell_outlines(cells, pad=0.5):
+    """x, y lists drawing a square around each (row, col) cell, None-separated for one trace."""
+    xs, ys = [], []
+    for r, c in cells:
+        xs += [c - pad, c + pad, c + pad, c - pad, c - pad, None]
+        ys += [r - pad, r - pad, r + pad, r + pad, r - pad, None]
+    return xs, ys
+
+
+def outline_trace(cells, color=HIGHLIGHT, width=3, name="window"):
+    """A scatter trace outlining the given cells; used for windows that animate frame by frame."""
+    xs, ys = cell_outlines(cells)
+    return go.Scatter(x=xs, y=ys, mode="lines", line=dict(color=color, width=width), name=name,
+                      hoverinfo="skip", showlegend=False)
+
+
+def grid_axes(fig, row, col, nrows, ncols, title=None):
+    """Matrix-style axes: row 0 at the top, square cells, no grid lines, integer ticks."""
+    x_name = fig.get_subplot(row, col).xaxis.plotly_name.replace("axis", "")
+    fig.update_yaxes(autorange="reversed", scaleanchor=x_name, constrain="domain", showgrid=False,
+                     zeroline=False, row=row, col=col, dtick=1 if nrows <= 16 else None, title_text=None)
+    fig.update_xaxes(showgrid=False, zeroline=False, row=row, col=col, constrain="domain",
+                     dtick=1 if ncols <= 16 else None, title_text=title)
+
+
+def finish(fig, *, height=None, title=None):
+    """Shared layout: fonts, margins, no legend clutter."""
+    fig.update_layout(font=FONT, margin=dict(l=10, r=10, t=60 if title else 40, b=10),
+                      title=title, showlegend=False, height=height)
+    return fig
+
+
+def add_player(fig, frames, labels, *, duration=700, prefix="step "):
+    """Return `fig` with frames, a slider and play/pause buttons; stepping runs in the browser.
+
+    `frames` are plain dicts {"name", "traces", "data"} with plain-dict traces: plotly's validation
+    of hundreds of frame objects would cost more than the whole trace, so they are attached as is.
+    """
+    steps = [dict(method="animate", label=str(lab),
+                  args=[[f["name"]], dict(mode="immediate", frame=dict(duration=0, redraw=True),
+                                          transition=dict(duration=0))])
+             for f, lab in zip(frames, labels)]
+    fig.update_layout(
+        sliders=[dict(active=0, steps=steps, x=0.1, len=0.9, y=0, yanchor="top", pad=dict(t=40),
+                      currentvalue=dict(prefix=prefix, font=dict(size=14)))],
+        updatemenus=[dict(type="buttons", direction="left", x=0.0, y=0, yanchor="top", xanchor="left",
+                          pad=dict(t=58, r=10), showactive=False,
+                          buttons=[dict(label="▶", method="animate",
+                                        args=[None, dict(frame=dict(duration=duration, redraw=True),
+                                                         fromcurrent=True, transition=dict(duration=0))]),
+                                   dict(label="❚❚", method="animate",
+                                        args=[[None], dict(mode="immediate", frame=dict(duration=0),
+                                                           transition=dict(duration=0))])])])
+    spec = fig.to_plotly_json()
+    return go.Figure(dict(data=spec["data"], layout=spec["layout"], frames=frames), _validate=False)
+
+
+def outline_dict(cells, color=HIGHLIGHT, width=3):
+    """outline_trace as a plain dict, for animation frames."""
+    xs, ys = cell_outlines(cells)
+    return dict(type="scatter", x=xs, y=ys, mode="lines", line=dict(color=color, width=width))
+
+
+def evenly_spaced(n, cap):
+    """Up to `cap` indices spread over range(n), always including the first and last."""
+    if n <= cap:
+        return list(range(n))
+    return sorted(set(np.linspace(0, n - 1, cap).round().astype(int).tolist()))

@@ -1,0 +1,43 @@
+"""PyTorch source code that reproduces what a page shows, number for number.
+
+Floats are written with repr(), which round-trips exactly, so the snippet's module and input hold
+the very same values as the page's.
+"""
+import torch
+
+
+def tensor_literal(t):
+    """Python source for a tensor with exactly these values and this dtype."""
+    t = t.detach()
+    body = _nested(t.double().tolist())
+    dtype = "" if t.dtype == torch.float32 else f", dtype={t.dtype}"
+    return f"torch.tensor({body}{dtype})"
+
+
+def _nested(v):
+    if isinstance(v, list):
+        return "[" + ", ".join(_nested(e) for e in v) + "]"
+    return repr(float(v))
+
+
+def module_snippet(constructor, module, x_literal_name="x", extra_lines=(), prints=()):
+    """A runnable script: build the module, load its exact parameters, run it, print results.
+
+    Args:
+        constructor: source of the constructor call, e.g. "nn.Conv2d(1, 1, kernel_size=3)".
+        module: the module whose parameters are copied in.
+        extra_lines: lines placed after the input is defined (e.g. the input tensor itself).
+        prints: expressions to print at the end.
+    """
+    lines = ["import torch", "from torch import nn", "", f"layer = {constructor}"]
+    if any(p.dtype == torch.float64 for p in module.parameters()):
+        lines.append("layer = layer.double()")
+    lines.append("with torch.no_grad():")
+    params = list(module.named_parameters())
+    for name, p in params:
+        lines.append(f"    layer.{name}.copy_({tensor_literal(p)})")
+    if not params:
+        lines.append("    pass")
+    lines += list(extra_lines)
+    lines += [f"print({p})" for p in prints]
+    return "\n".join(lines) + "\n"
