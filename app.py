@@ -1,0 +1,19 @@
+"""Layer Lab: the entry point. Navigation over the pages, and the sidebar they share."""
+import streamlit as st
+import torch
+
+from ui.sidebar import global_seed
+
+# One server process serves every learner: a few threads each keep one heavy trace from starving the rest.
+torch.set_num_threads(min(2, torch.get_num_threads()))
+
+st.set_page_config(page_title="Layer Lab", page_icon="🧪", layout="wide")
+
+PAGES = [
+    st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
+    st.Page("pages/convolution.py", title="Convolution", icon=":material/grid_on:", url_path="convolution"),
+]
+
+page = st.navigation(PAGES)
+global_seed()
+page.run()

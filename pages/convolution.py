@@ -1,0 +1,179 @@
+"""Convolution: slide a kernel over the input (or scatter it, for a transposed convolution)."""
+import pandas as pd
+import streamlit as st
+import torch
+
+from explorer import trace_conv
+from explorer.conv import output_size_formula
+from explorer.conv_config import KINDS, PADDING_MODES, ConvConfig, build_conv, snippet, validate
+from explorer.examples import conv as examples
+from explorer.figures import conv as figures
+from ui import panels
+from ui.inputs import as_batch, grid_input, kernel_input
+from ui.state import BIND, key
+
+PAGE = "conv"
+PADDINGS = ("0", "1", "2", "3", "same", "valid")
+
+panels.header("Convolution", "A kernel slides over the input; at every position it multiplies the cells under "
+              "it by its weights and adds them up (plus a bias). A **transposed** convolution runs the other "
+              "way: every input cell stamps a scaled copy of the kernel into a larger output.")
+
+# -- controls -------------------------------------------------------------------------------------
+with st.expander("Layer", expanded=True):
+    c = st.columns(6)
+    kind = c[0].selectbox("Layer", tuple(KINDS), index=1, key=key(PAGE, "kind"), bind=BIND)
+    transposed = kind.startswith("ConvTranspose")
+    dims = 1 if kind.endswith("1d") else 2
+    in_ch = c[1].number_input("in_channels", 1, 8, 1, key=key(PAGE, "cin"), bind=BIND)
+    out_ch = c[2].number_input("out_channels", 1, 8, 1, key=key(PAGE, "cout"), bind=BIND)
+    groups = c[3].number_input("groups", 1, 8, 1, key=key(PAGE, "groups"), bind=BIND,
+                               help="Split the channels into groups that never mix; groups = in_channels "
+                                    "is a depthwise convolution.")
+    k = c[4].slider("kernel_size", 1, 7, 3, key=key(PAGE, "k"), bind=BIND)
+    stride = c[5].slider("stride", 1, 4, 1, key=key(PAGE, "stride"), bind=BIND)
+    c = st.columns(6)
+    padding = c[0].selectbox("padding", PADDINGS[:4] if transposed else PADDINGS, index=1 if dims == 1 else 0,
+                             key=key(PAGE, "pad"), bind=BIND,
+                             help="Transposed: cells cropped from each side of the output." if transposed else
+                             "Cells added on each side; 'same' keeps the size (stride 1), 'valid' adds none.")
+    dilation = c[1].slider("dilation", 1, 4, 1, key=key(PAGE, "dil"), bind=BIND,
+                           help="Spacing between kernel taps: the window spreads out with gaps.")
+    bias = c[2].toggle("bias", value=dims == 2, key=key(PAGE, "bias"), bind=BIND)
+    bias_value = c[2].number_input("bias value", -10.0, 10.0, 0.0, step=0.1, key=key(PAGE, "bval"), bind=BIND,
+                                   disabled=not bias, help="Used with a preset or typed kernel; a random "
+                                   "kernel comes with a random bias.")
+    if transposed:
+        output_padding = c[3].number_input("output_padding", 0, 3, 0, key=key(PAGE, "opad"), bind=BIND,
+                                           help="Extra cells at the end of the output; must be below stride "
+                                                "or dilation.")
+        padding_mode = "zeros"
+    else:
+        padding_mode = c[3].selectbox("padding_mode", PADDING_MODES, key=key(PAGE, "pmode"), bind=BIND)
+        output_padding = 0
+    dtype_name = c[4].selectbox("dtype", ("float32", "float64"), key=key(PAGE, "dtype"), bind=BIND)
+
+cfg = ConvConfig(kind=kind, in_channels=int(in_ch), out_channels=int(out_ch), kernel_size=int(k),
+                 stride=int(stride), padding=padding if padding in ("same", "valid") else int(padding),
+                 dilation=int(dilation), groups=int(groups), bias=bool(bias), padding_mode=padding_mode,
+                 output_padding=int(output_padding))
+seed = int(st.session_state.get("seed", 0))
+
+with st.expander("Input and kernel", expanded=True):
+    with panels.explorer_errors():
+        x = grid_input(PAGE, dims=dims, channels=cfg.in_channels,
+                       presets=examples.INPUTS_2D if dims == 2 else examples.INPUTS_1D,
+                       preset_fn=examples.input_preset, random_fn=examples.random_input, seed=seed)
+        kernel = kernel_input(PAGE, dims=dims, k=cfg.kernel_size,
+                              presets=examples.KERNELS_2D if dims == 2 else examples.KERNELS_1D,
+                              preset_fn=examples.kernel_preset,
+                              default="edge (Sobel x)" if dims == 2 else "differentiator")
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def run(cfg, x, kernel, bias_value, seed, dtype_name):
+    """Module + trace for one setting (arrays in, so Streamlit can hash them); cached so that moving
+    a slider that only selects what to show costs nothing."""
+    dtype = getattr(torch, dtype_name)
+    kernel = None if kernel is None else torch.from_numpy(kernel)
+    bias = None if kernel is None else torch.tensor([bias_value], dtype=dtype)
+    module = build_conv(cfg, kernel=kernel, bias=bias, seed=seed, dtype=dtype)
+    return trace_conv(module, as_batch(torch.from_numpy(x), dtype))
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def stepper_figure(setup, c_out, c_in):
+    return figures.stepper(run(*setup), 0, c_out, c_in)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def channel_figures(setup, c_out):
+    trace = run(*setup)
+    return figures.channel_stack(trace, 0, c_out), figures.group_wiring(trace), figures.kernels(trace)
+
+
+with panels.explorer_errors():
+    validate(cfg)
+    setup = (cfg, x.numpy(), None if kernel is None else kernel.numpy(), float(bias_value), seed, dtype_name)
+    trace = run(*setup)
+
+# -- the visual -------------------------------------------------------------------------------------
+c1, c2 = st.columns(2)
+c_out = c1.number_input("Output channel to show", 0, cfg.out_channels - 1, 0, key=key(PAGE, "co"), bind=BIND)
+_, group_inputs = trace.group_of(int(c_out))
+c_in = c2.selectbox("Input channel in the window", group_inputs, key=key(PAGE, "ci"),
+                    help="The input channels this output channel reads (its group).")
+
+st.subheader("Transposed convolution: every input cell scatters the kernel" if transposed
+             else "The sliding window")
+st.caption("Press ▶ or drag the slider: stepping runs in your browser. "
+           + ("Each step adds one input cell's scaled kernel into the running sum; overlaps add up."
+              if transposed else "Shaded cells are padding; gaps between outlined cells are dilation."))
+panels.chart(stepper_figure(setup, int(c_out), int(c_in)), key="conv-stepper")
+
+if cfg.in_channels > 1 or cfg.out_channels > 1:
+    st.subheader("Channels: an output channel sums over the input channels of its group")
+    stack, wiring, kernels = channel_figures(setup, int(c_out))
+    panels.chart(stack, key="conv-stack")
+    c1, c2 = st.columns(2)
+    with c1:
+        panels.chart(wiring, key="conv-wiring")
+    with c2:
+        st.markdown("**The weight tensor: one 2D kernel per (output, input) pair of a group**")
+        panels.chart(kernels, key="conv-kernels")
+
+
+# -- math panel -------------------------------------------------------------------------------------
+@st.fragment
+def math_panel():
+    st.subheader("The math at one output position")
+    sizes = trace.out_spatial
+    cols = st.columns(len(sizes) + 1)
+    pos = tuple(int(cols[d].slider(("row", "column")[d] if len(sizes) == 2 else "position", 0, s - 1, 0,
+                                   key=key(PAGE, f"pos{d}"))) if s > 1 else 0
+                for d, s in enumerate(sizes))
+    win = trace.window(0, int(c_out), *pos)
+    value = float(trace.output.reshape(trace.batch, trace.out_channels, *sizes)[(0, int(c_out)) + pos])
+    rows = [{"input index": "padding" if t.input_index is None else str(t.input_index),
+             "kernel index": str(t.kernel_index), "x": t.x, "w": t.w, "x · w": t.product}
+            for t in win.terms]
+    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", height=min(400, 38 + 35 * len(rows)))
+    terms = " + ".join(f"({t.x:.4g})·({t.w:.4g})" for t in win.terms[:12])
+    more = f" + … ({len(win.terms) - 12} more)" if len(win.terms) > 12 else ""
+    st.markdown(f"**output[0, {int(c_out)}, {', '.join(map(str, pos))}]** = {terms}{more} "
+                f"+ bias ({win.bias:.4g}) = **{win.total:.6g}**")
+    diff = abs(value - win.total)
+    st.markdown(f"The module computed **{value:.6g}** at that position"
+                + (" (the same)." if diff == 0 else f" (difference {diff:.1e}: rounding, as the module adds "
+                   "the products in another order)."))
+
+
+math_panel()
+panels.check_badge(trace)
+
+c1, c2 = st.columns(2)
+with c1:
+    st.subheader("Output size")
+    for line in output_size_formula(trace):
+        st.markdown(f"`{line}`")
+    w = trace.module.weight
+    n_params = sum(p.numel() for p in trace.module.parameters())
+    panels.shapes_panel([
+        ("input", str(tuple(trace.x.shape))),
+        ("weight", f"{tuple(w.shape)}" + ("  (in, out/groups, k…)" if transposed else "  (out, in/groups, k…)")),
+        ("bias", str(tuple(trace.module.bias.shape)) if trace.module.bias is not None else "none"),
+        ("output", str(tuple(trace.output.shape))),
+        ("parameters", f"{n_params:,} = {w.numel():,} weights + "
+                       f"{0 if trace.module.bias is None else trace.module.bias.numel()} biases"),
+    ])
+with c2:
+    st.subheader("Reproduce it in PyTorch")
+    panels.code_box(snippet(cfg, trace), "convolution.py")
+
+out2d = trace.output.reshape(trace.batch, trace.out_channels, -1)[0, int(c_out)]
+panels.csv_download({"input channel 0": pd.DataFrame(trace.x.reshape(trace.in_channels, -1)[0].double()),
+                     f"output channel {int(c_out)}": pd.DataFrame(out2d.double())}, "convolution.csv")
+
+st.subheader("Common mistakes")
+for m in examples.mistakes():
+    panels.mistake_callout(m, lambda t: st.dataframe(pd.DataFrame(t.output[0, 0].numpy()), width="content"))

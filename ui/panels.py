@@ -1,0 +1,87 @@
+"""The panels every page shows: header, error boundary, check badge, shapes, code, mistakes."""
+from contextlib import contextmanager
+
+import pandas as pd
+import streamlit as st
+
+from explorer import ExplorerError
+
+CHART_CONFIG = {"displaylogo": False,
+                "toImageButtonOptions": {"format": "png", "scale": 2},
+                "modeBarButtonsToAdd": ["toImage"]}
+
+
+def header(title, what):
+    """Title and one-line explanation; every page starts here."""
+    _run_through_app()
+    st.title(title)
+    st.markdown(what)
+
+
+def _run_through_app():
+    """Make sure a page runs inside app.py's navigation, sidebar and settings.
+
+    A fresh server that sees a pages/ folder runs the very first deep link (/convolution) as a
+    legacy multipage app, skipping app.py, until some run has called st.navigation. Clearing the
+    flag and rerunning sends that first visitor through app.py like everyone else.
+    """
+    from streamlit.runtime.pages_manager import PagesManager
+    if PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+
+
+@contextmanager
+def explorer_errors():
+    """Show an ExplorerError as a message and stop the page there: a learner never sees a traceback."""
+    try:
+        yield
+    except ExplorerError as e:
+        st.error(str(e), icon="⚠️")
+        st.stop()
+
+
+def chart(fig, key):
+    """A plotly figure with the toolbar's PNG export; SVG via the camera menu of the toolbar."""
+    st.plotly_chart(fig, key=key, config=CHART_CONFIG, width="stretch")
+
+
+def check_badge(trace, what="step-by-step recomputation"):
+    """The module-vs-manual check: the reason to trust every number on the page."""
+    err = trace.max_abs_error
+    tol = 1e-4 if trace.output.dtype.itemsize == 4 else 1e-9
+    if err <= tol:
+        st.success(f"✓ The real `{type(trace.module).__name__}` and our {what} agree "
+                   f"(largest difference {err:.1e}, {trace.output.dtype} rounding).")
+    else:
+        st.error(f"✗ The module and our {what} differ by {err:.3g}: please report this configuration.")
+
+
+def shapes_panel(rows):
+    """A two-column table of shapes and counts: rows are (what, value) pairs."""
+    st.table(pd.DataFrame(rows, columns=["", "value"]).set_index(""))
+
+
+def code_box(code, filename):
+    """Runnable PyTorch source, with the copy button of st.code and a .py download."""
+    st.code(code, language="python")
+    st.download_button("Download as .py", code, file_name=filename, mime="text/x-python",
+                       key=f"dl-{filename}")
+
+
+def csv_download(frames, filename, label="Download what is shown (CSV)"):
+    """One CSV of several tables, each introduced by a `# name` line."""
+    parts = []
+    for name, df in frames.items():
+        parts.append(f"# {name}\n{df.to_csv(index=True)}")
+    st.download_button(label, "\n".join(parts), file_name=filename, mime="text/csv", key=f"csv-{filename}")
+
+
+def mistake_callout(mistake, show_output):
+    """A seed-notes claim next to what the real module computes, and the step that goes wrong."""
+    with st.expander(f"Common mistake: {mistake.title}"):
+        st.markdown(f"**The notes say:** {mistake.claim}")
+        st.markdown(f"**What goes wrong:** {mistake.what_goes_wrong}")
+        st.markdown("**What PyTorch computes:**")
+        show_output(mistake.trace)
+        st.code(mistake.code, language="python")
