@@ -1,0 +1,60 @@
+"""Home and Convolution pages in a real browser: they load, controls redraw, stepping is client-side."""
+from conftest import open_page, plot_data, wait_idle
+
+
+def test_home_page_loads_with_cards(app, page):
+    open_page(page, app, chart_count=1)
+    assert page.get_by_role("heading", name="Layer Lab").is_visible()
+    assert page.get_by_text("Open Convolution").is_visible()
+    assert page.console_errors == []
+
+
+def _kernel_shape(pg):
+    kernel = next(d for d in plot_data(pg) if d["name"] == "kernel")
+    return len(kernel["z"]), len(kernel["z"][0])
+
+
+def test_kernel_size_slider_redraws_the_chart(app, page):
+    open_page(page, f"{app}/convolution", chart_count=1)
+    assert _kernel_shape(page) == (3, 3)
+    slider = page.get_by_role("slider", name="kernel_size")
+    slider.focus()
+    slider.press("ArrowRight")
+    wait_idle(page)
+    page.wait_for_function(
+        "() => { const d = document.querySelectorAll('.js-plotly-plot')[0]._fullData;"
+        " const k = d.find(t => t.name === 'kernel'); return k && k.z.length === 4; }", timeout=30_000)
+    assert _kernel_shape(page) == (4, 4)
+    assert "conv.k=4" in page.url  # the control is also in the URL
+    assert page.console_errors == []
+
+
+def test_stepping_moves_the_window_without_the_server(app, page):
+    open_page(page, f"{app}/convolution", chart_count=1)
+    outline = lambda: next(d for d in plot_data(page) if d["name"] == "window")["x"]  # noqa: E731
+    before = outline()
+    requests = []
+    page.on("websocket", lambda ws: requests.append(ws))
+    frames_sent = []
+    page.on("request", lambda r: frames_sent.append(r.url))
+    # jump to the last slider step through the Plotly API the slider itself uses
+    page.evaluate("""() => { const gd = document.querySelectorAll('.js-plotly-plot')[0];
+                            const last = gd._transitionData._frames.slice(-1)[0].name;
+                            return Plotly.animate(gd, [last], {mode: 'immediate', frame: {duration: 0}}); }""")
+    page.wait_for_timeout(500)
+    after = outline()
+    assert after != before
+    # the last window of a 5x5 output sits at input columns 4..6 (cell edges at 3.5 .. 6.5)
+    assert max(v for v in after if v is not None) == 6.5
+    assert frames_sent == []  # no HTTP request was needed to step
+    assert page.console_errors == []
+
+
+def test_play_button_animates(app, page):
+    open_page(page, f"{app}/convolution", chart_count=1)
+    outline = lambda: next(d for d in plot_data(page) if d["name"] == "window")["x"]  # noqa: E731
+    before = outline()
+    page.locator(".js-plotly-plot").first.locator(".updatemenu-button").first.click()
+    page.wait_for_timeout(1600)
+    assert outline() != before
+    assert page.console_errors == []

@@ -1,0 +1,38 @@
+"""Helpers for running a page under streamlit.testing.v1.AppTest."""
+import json
+from pathlib import Path
+
+from streamlit.testing.v1 import AppTest
+
+ROOT = Path(__file__).resolve().parents[2]
+TIMEOUT = 60  # the first import of torch alone can take longer than AppTest's 3 s default
+
+
+def run_page(name, **state):
+    """Run pages/<name>.py with session-state values preset (widget key -> value)."""
+    at = AppTest.from_file(str(ROOT / "pages" / f"{name}.py"), default_timeout=TIMEOUT)
+    for k, v in state.items():
+        at.session_state[k] = v
+    return at.run()
+
+
+def figures(at):
+    """Every plotly figure the page drew, as plotly JSON dicts."""
+    return [json.loads(el.proto.spec) for el in at.get("plotly_chart")]
+
+
+def texts(at):
+    """All markdown, success and error text on the page, for substring checks."""
+    parts = [m.value for m in at.markdown] + [s.value for s in at.success] + [e.value for e in at.error]
+    return "\n".join(parts)
+
+
+def array(value):
+    """A plotly data array as a nested list: plotly sends numpy arrays base64-encoded."""
+    import base64
+
+    import numpy as np
+    if isinstance(value, dict) and "bdata" in value:
+        shape = [int(s) for s in str(value.get("shape", "")).split(",") if s.strip()] or [-1]
+        return np.frombuffer(base64.b64decode(value["bdata"]), dtype=value["dtype"]).reshape(shape).tolist()
+    return value
