@@ -2,7 +2,8 @@
 import streamlit as st
 import torch
 
-from ui.sidebar import global_seed
+from ui.classroom import presentation_toggle
+from ui.sidebar import export_format, global_seed
 
 # One server process serves every learner: a few threads each keep one heavy trace from starving the rest.
 torch.set_num_threads(min(2, torch.get_num_threads()))
@@ -16,4 +17,6 @@ PAGES = [
 
 page = st.navigation(PAGES)
 global_seed()
+presentation_toggle()
+export_format()
 page.run()

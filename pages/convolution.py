@@ -8,7 +8,7 @@ from explorer.conv import output_size_formula
 from explorer.conv_config import KINDS, PADDING_MODES, ConvConfig, build_conv, snippet, validate
 from explorer.examples import conv as examples
 from explorer.figures import conv as figures
-from ui import panels
+from ui import classroom, panels
 from ui.inputs import as_batch, grid_input, kernel_input
 from ui.state import BIND, key
 
@@ -18,9 +18,23 @@ PADDINGS = ("0", "1", "2", "3", "same", "valid")
 panels.header("Convolution", "A kernel slides over the input; at every position it multiplies the cells under "
               "it by its weights and adds them up (plus a bias). A **transposed** convolution runs the other "
               "way: every input cell stamps a scaled copy of the kernel into a larger output.")
+classroom.tour(PAGE, [
+    "Press ▶ under the chart: the orange window slides over the digit and each output cell is the sum "
+    "of the products inside it. Watch where the outputs are large: that is where the edge is.",
+    "Set **padding** to 1: grey cells appear around the input and the output grows from 5×5 to 7×7. "
+    "The output-size formula below shows why.",
+    "Set **stride** to 2: the window jumps two cells at a time and the output shrinks. Then try "
+    "**dilation** 2: the window spreads out with gaps.",
+    "Set **in_channels** to 3: each output channel now sums three kernels, one per input channel "
+    "(see the channel stack). Set **groups** to 3 and out_channels to 3 for a depthwise convolution.",
+    "Switch **Layer** to ConvTranspose2d with stride 2: each input cell now stamps the kernel into the "
+    "output, and the stamps overlap and add up.",
+    "Turn on **Predict before you look** in the math panel, pick a position, and work out the value by "
+    "hand before checking it.",
+])
 
 # -- controls -------------------------------------------------------------------------------------
-with st.expander("Layer", expanded=True):
+with st.expander("Layer", expanded=not classroom.presenting()):
     c = st.columns(6)
     kind = c[0].selectbox("Layer", tuple(KINDS), index=1, key=key(PAGE, "kind"), bind=BIND)
     transposed = kind.startswith("ConvTranspose")
@@ -59,7 +73,7 @@ cfg = ConvConfig(kind=kind, in_channels=int(in_ch), out_channels=int(out_ch), ke
                  output_padding=int(output_padding))
 seed = int(st.session_state.get("seed", 0))
 
-with st.expander("Input and kernel", expanded=True):
+with st.expander("Input and kernel", expanded=not classroom.presenting()):
     with panels.explorer_errors():
         x = grid_input(PAGE, dims=dims, channels=cfg.in_channels,
                        presets=examples.INPUTS_2D if dims == 2 else examples.INPUTS_1D,
@@ -130,22 +144,39 @@ def math_panel():
     sizes = trace.out_spatial
     cols = st.columns(len(sizes) + 1)
     pos = tuple(int(cols[d].slider(("row", "column")[d] if len(sizes) == 2 else "position", 0, s - 1, 0,
-                                   key=key(PAGE, f"pos{d}"))) if s > 1 else 0
+                                   key=key(PAGE, f"pos{d}"), bind=BIND)) if s > 1 else 0
                 for d, s in enumerate(sizes))
     win = trace.window(0, int(c_out), *pos)
     value = float(trace.output.reshape(trace.batch, trace.out_channels, *sizes)[(0, int(c_out)) + pos])
-    rows = [{"input index": "padding" if t.input_index is None else str(t.input_index),
-             "kernel index": str(t.kernel_index), "x": t.x, "w": t.w, "x · w": t.product}
-            for t in win.terms]
-    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", height=min(400, 38 + 35 * len(rows)))
+    where = f"output[0, {int(c_out)}, {', '.join(map(str, pos))}]"
     terms = " + ".join(f"({t.x:.4g})·({t.w:.4g})" for t in win.terms[:12])
     more = f" + … ({len(win.terms) - 12} more)" if len(win.terms) > 12 else ""
-    st.markdown(f"**output[0, {int(c_out)}, {', '.join(map(str, pos))}]** = {terms}{more} "
-                f"+ bias ({win.bias:.4g}) = **{win.total:.6g}**")
+    worked = f"**{where}** = {terms}{more} + bias ({win.bias:.4g}) = **{win.total:.6g}**"
+    revealed = classroom.predict(f"{PAGE}.predict", where, value)
+    rows = [{"input index": "padding" if t.input_index is None else str(t.input_index),
+             "kernel index": str(t.kernel_index), "x": t.x, "w": t.w,
+             "x · w": t.product if revealed else None}
+            for t in win.terms]
+    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", height=min(400, 38 + 35 * len(rows)))
+    if not revealed:
+        st.caption("Products and the sum are hidden until you check your prediction.")
+        return
+    st.markdown(worked)
     diff = abs(value - win.total)
     st.markdown(f"The module computed **{value:.6g}** at that position"
                 + (" (the same)." if diff == 0 else f" (difference {diff:.1e}: rounding, as the module adds "
                    "the products in another order)."))
+    panels.csv_download({"input": _table(trace.x), "weight": _table(trace.module.weight),
+                         "bias": _table(trace.module.bias) if trace.module.bias is not None else pd.DataFrame(),
+                         "output": _table(trace.output), f"window at {where}": pd.DataFrame(rows)},
+                        "convolution.csv")
+
+
+def _table(t):
+    """A tensor as a long table: one row per element, its index and value."""
+    t = t.detach().double()
+    idx = [str(tuple(i)) for i in torch.cartesian_prod(*[torch.arange(s) for s in t.shape]).reshape(t.numel(), -1).tolist()]
+    return pd.DataFrame({"index": idx, "value": t.flatten().tolist()})
 
 
 math_panel()
@@ -170,10 +201,8 @@ with c2:
     st.subheader("Reproduce it in PyTorch")
     panels.code_box(snippet(cfg, trace), "convolution.py")
 
-out2d = trace.output.reshape(trace.batch, trace.out_channels, -1)[0, int(c_out)]
-panels.csv_download({"input channel 0": pd.DataFrame(trace.x.reshape(trace.in_channels, -1)[0].double()),
-                     f"output channel {int(c_out)}": pd.DataFrame(out2d.double())}, "convolution.csv")
-
 st.subheader("Common mistakes")
 for m in examples.mistakes():
     panels.mistake_callout(m, lambda t: st.dataframe(pd.DataFrame(t.output[0, 0].numpy()), width="content"))
+
+panels.page_end(PAGE)

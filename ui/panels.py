@@ -6,16 +6,25 @@ import streamlit as st
 
 from explorer import ExplorerError
 
-CHART_CONFIG = {"displaylogo": False,
-                "toImageButtonOptions": {"format": "png", "scale": 2},
-                "modeBarButtonsToAdd": ["toImage"]}
+from . import state
+
+_NOTE_SLOT = "_url_note_slot"
+
+EXPORT_FORMATS = ("png", "svg")
 
 
 def header(title, what):
-    """Title and one-line explanation; every page starts here."""
+    """Title and one-line explanation; every page starts here (and ends with `page_end`)."""
     _run_through_app()
+    state.capture()
     st.title(title)
     st.markdown(what)
+    st.session_state[_NOTE_SLOT] = st.empty()
+
+
+def page_end(page):
+    """Report link parameters the page could not use, in the slot under the title."""
+    state.url_report(page, st.session_state.pop(_NOTE_SLOT))
 
 
 def _run_through_app():
@@ -37,13 +46,15 @@ def explorer_errors():
     try:
         yield
     except ExplorerError as e:
-        st.error(str(e), icon="⚠️")
+        st.error(str(e), icon=":material/warning:")
         st.stop()
 
 
 def chart(fig, key):
-    """A plotly figure with the toolbar's PNG export; SVG via the camera menu of the toolbar."""
-    st.plotly_chart(fig, key=key, config=CHART_CONFIG, width="stretch")
+    """A plotly figure; the toolbar's camera saves it in the format chosen in the sidebar."""
+    fmt = st.session_state.get("imgfmt", "png")
+    config = {"displaylogo": False, "toImageButtonOptions": {"format": fmt, "scale": 2, "filename": key}}
+    st.plotly_chart(fig, key=key, config=config, width="stretch")
 
 
 def check_badge(trace, what="step-by-step recomputation"):
