@@ -4,6 +4,7 @@ import torch
 
 from ui.classroom import presentation_toggle
 from ui.sidebar import export_format, global_seed
+from ui.state import capture
 
 # One server process serves every learner: a few threads each keep one heavy trace from starving the rest.
 torch.set_num_threads(min(2, torch.get_num_threads()))
@@ -16,6 +17,7 @@ PAGES = [
 ]
 
 page = st.navigation(PAGES)
+capture()  # before any widget reads the URL
 global_seed()
 presentation_toggle()
 export_format()

@@ -2,7 +2,6 @@
 import math
 
 import streamlit as st
-import streamlit.components.v1 as components
 
 from .state import BIND
 
@@ -54,7 +53,8 @@ def presentation_toggle():
                                 "through the animation.")
     if on:
         st.markdown(PRESENT_CSS, unsafe_allow_html=True)  # our own constant CSS, no user text
-    components.html(STEP_KEYS_JS.replace("PRESENTING", "true" if on else "false"), height=0)
+    with st.sidebar:  # our own constant script: it needs the page's document, hence an iframe
+        st.iframe(STEP_KEYS_JS.replace("PRESENTING", "true" if on else "false"), height=1)
     return on
 
 

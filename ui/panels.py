@@ -16,7 +16,6 @@ EXPORT_FORMATS = ("png", "svg")
 def header(title, what):
     """Title and one-line explanation; every page starts here (and ends with `page_end`)."""
     _run_through_app()
-    state.capture()
     st.title(title)
     st.markdown(what)
     st.session_state[_NOTE_SLOT] = st.empty()

@@ -4,6 +4,8 @@ Every page widget is created with `bind=BIND` and a key from `key(page, name)`. 
 refuses a bound value that the widget cannot take (out of range, not an option, not a number)
 and falls back to the default; `url_report` tells the learner that it happened.
 """
+import math
+
 import streamlit as st
 
 BIND = "query-params"
@@ -17,9 +19,39 @@ def key(page, name):
     return f"{page}.{name}"
 
 
+MAX_VALUE_LENGTH = 2000
+
+
 def capture():
-    """Remember the query parameters as they arrived, before widgets accept or drop them."""
-    st.session_state[_RAW] = st.query_params.to_dict()
+    """Remember the query parameters as they arrived, and drop the ones no widget may even parse.
+
+    Runs in app.py before any widget exists. Streamlit rejects most bad values itself, but a
+    number such as 1e400 or nan crashes its integer parsing, and a megabyte of text is no setting.
+    """
+    raw = st.query_params.to_dict()
+    st.session_state[_RAW] = raw
+    unusable = [n for n, v in raw.items() if len(v) > MAX_VALUE_LENGTH or _non_finite_number(v)]
+    for name in unusable:
+        del st.query_params[name]
+    if unusable:
+        _forget_initial_values()
+
+
+def _forget_initial_values():
+    """Widgets seed themselves from the URL as first loaded, not from st.query_params: make that
+    copy match the cleaned parameters (Streamlit's own method for the same sync on page changes)."""
+    from streamlit.runtime.scriptrunner_utils.script_run_context import get_script_run_ctx
+    ctx = get_script_run_ctx()
+    if ctx is not None:
+        with ctx.session_state.query_params() as qp:
+            qp.set_initial_query_params_from_current()
+
+
+def _non_finite_number(text):
+    try:
+        return not math.isfinite(float(text))
+    except ValueError:
+        return False
 
 
 def rejected(page):
