@@ -124,14 +124,15 @@ class ConvTrace:
     def padded_input(self, n=0):
         """The input as the kernel sees it, padding cells included; NaN marks zero-padding cells
         so a figure can draw them apart. Shape (C_in, H_pad, W_pad), 2D even for a 1D layer."""
-        xb = self._batched_x()[n]                                          # (C, H, W)
+        xb = self._batched_x()[n:n + 1]                                    # (1, C, H, W)
         if self.transposed:
-            return xb
-        h, w = self.axes
-        rows, rvalid = _padded_positions(h, self.module.padding_mode)
-        cols, cvalid = _padded_positions(w, self.module.padding_mode)
-        out = xb[:, rows[:, None], cols[None, :]].clone()                  # (C, H_pad, W_pad)
-        if self.module.padding_mode == "zeros":
+            return xb[0]
+        mode = self.module.padding_mode
+        out = _pad(xb, self.axes, mode)[0].clone()                         # (C, H_pad, W_pad)
+        if mode == "zeros":
+            h, w = self.axes
+            _, rvalid = _padded_positions(h, mode)
+            _, cvalid = _padded_positions(w, mode)
             out[:, ~(rvalid[:, None] & cvalid[None, :])] = float("nan")
         return out
 
@@ -350,7 +351,7 @@ def trace_conv(module, x):
     else:
         manual = _gather_conv(x2, _group_view(w2, groups, transposed=False), axes, module.padding_mode, groups)
     if module.bias is not None:
-        manual = manual + module.bias.detach().view(1, -1, 1, 1)              # (N, C_out, OH, OW)
+        manual.add_(module.bias.detach().view(1, -1, 1, 1))                   # (N, C_out, OH, OW)
     manual = manual if dims == 2 else manual.squeeze(2)
     manual = manual.reshape(output.shape)
 
@@ -389,21 +390,35 @@ def _group_view(w, groups, transposed):
     return w.view(groups, o // groups, c_g, kh, kw)                          # (G, O/G, C/G, KH, KW)
 
 
+def _pad(x, axes, padding_mode):
+    """The input with its padding made explicit: zeros, or copies of real cells for the other modes.
+
+    x: (N, C, H, W). Returns (N, C, H + pads, W + pads).
+    """
+    h, w = axes
+    N, C, H, W = x.shape
+    if padding_mode == "zeros":
+        padded = x.new_zeros(N, C, H + h.pad_before + h.pad_after, W + w.pad_before + w.pad_after)
+        padded[:, :, h.pad_before:h.pad_before + H, w.pad_before:w.pad_before + W] = x
+        return padded                                                        # (N, C, H_pad, W_pad)
+    rows, _ = _padded_positions(h, padding_mode)                             # (H_pad,)
+    cols, _ = _padded_positions(w, padding_mode)                             # (W_pad,)
+    return x[:, :, rows[:, None], cols[None, :]]                             # (N, C, H_pad, W_pad)
+
+
 def _gather_conv(x, w, axes, padding_mode, groups):
-    """Every window gathered explicitly from the (virtually) padded input, times the kernel.
+    """Every window of the padded input, explicitly, times the kernel, summed.
 
     x: (N, C, H, W); w: (G, O/G, C/G, KH, KW). Returns (N, O, OH, OW) without bias.
     """
-    N, C, H, W = x.shape
+    N, C = x.shape[:2]
     h, wa = axes
-    rows, rvalid = _window_positions(h, padding_mode)                        # (OH, KH)
-    cols, cvalid = _window_positions(wa, padding_mode)                       # (OW, KW)
-    patches = x[:, :, rows[:, :, None, None], cols[None, None, :, :]]        # (N, C, OH, KH, OW, KW)
-    if padding_mode == "zeros":
-        inside = rvalid[:, :, None, None] & cvalid[None, None, :, :]         # (OH, KH, OW, KW)
-        patches = patches * inside.to(x.dtype)
-    patches = patches.view(N, groups, C // groups, h.out, h.kernel, wa.out, wa.kernel)
-    y = torch.einsum("ngcakbl,gockl->ngoab", patches, w)                     # (N, G, O/G, OH, OW)
+    padded = _pad(x, axes, padding_mode)                                     # (N, C, H_pad, W_pad)
+    # unfold is a view: windows[n, c, i, j] is the span under output (i, j); ::dilation keeps the taps
+    windows = padded.unfold(2, h.span, h.stride).unfold(3, wa.span, wa.stride)  # (N, C, OH', OW', SH, SW)
+    windows = windows[:, :, :h.out, :wa.out, ::h.dilation, ::wa.dilation]    # (N, C, OH, OW, KH, KW)
+    windows = windows.reshape(N, groups, C // groups, h.out, wa.out, h.kernel, wa.kernel)
+    y = torch.einsum("ngcabkl,gockl->ngoab", windows, w)                     # (N, G, O/G, OH, OW)
     return y.reshape(N, -1, h.out, wa.out)                                   # (N, O, OH, OW)
 
 
@@ -438,14 +453,6 @@ def _source(i, size, mode):
     if mode == "replicate":
         return min(max(i, 0), size - 1)
     return i % size  # circular
-
-
-def _window_positions(a, mode):
-    """Input index of every (output position, kernel tap), mapped through the padding mode."""
-    o = torch.arange(a.out)[:, None]
-    k = torch.arange(a.kernel)[None, :]
-    pos = o * a.stride + k * a.dilation - a.pad_before                      # (OUT, K)
-    return _map_positions(pos, a.size, mode)
 
 
 def _padded_positions(a, mode):
