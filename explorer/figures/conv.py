@@ -51,7 +51,8 @@ def _window_stepper(trace, n, c_out, c_in, max_frames):
     kernel = kernel_of(trace, c_out, c_in)
     out = _batched_out(trace, n, c_out)
     oh, ow = out.shape
-    lo, hi = symmetric_range(padded, out)
+    lo, hi = symmetric_range(padded)
+    olo, ohi = symmetric_range(out)
     klo, khi = symmetric_range(kernel)
     one_d = trace.dims == 1
 
@@ -68,7 +69,7 @@ def _window_stepper(trace, n, c_out, c_in, max_frames):
         fig.add_trace(go.Heatmap(z=np.where(is_pad, 1.0, np.nan), x=xs, y=ys, colorscale=[[0, PADDING], [1, PADDING]],
                                  showscale=False, hoverinfo="skip", xgap=1, ygap=1), 1, 1)
     fig.add_trace(heatmap(kernel, zmin=klo, zmax=khi, name="kernel"), 1, 2)
-    fig.add_trace(heatmap(np.full_like(out, np.nan), zmin=lo, zmax=hi, name="output"), 1, 3)
+    fig.add_trace(heatmap(np.full_like(out, np.nan), zmin=olo, zmax=ohi, name="output"), 1, 3)
     out_idx = len(fig.data) - 1
     fig.add_trace(outline_trace([]), 1, 1)
     fig.add_trace(outline_trace([], color=ACCENT), 1, 3)
