@@ -4,12 +4,12 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: run test bench chromium clean
+.PHONY: run test bench system-packages clean
 
 run: $(VENV)/.runtime
 	$(PY) -m streamlit run app.py
 
-test: $(VENV)/.dev chromium
+test: $(VENV)/.dev system-packages
 	$(PY) -m pytest -q
 
 bench: $(VENV)/.dev
@@ -27,15 +27,19 @@ $(VENV)/.dev: requirements.txt requirements-dev.txt | $(VENV)/bin/python
 	$(PY) -m pip install -q -r requirements-dev.txt
 	touch $@ $(VENV)/.runtime
 
-# Browser tests drive Debian's Chromium; install it when it is missing and we are allowed to.
-chromium:
-	@if [ ! -x /usr/bin/chromium ]; then \
+# Browser tests drive Debian's Chromium; the deployment test puts nginx in front of two replicas.
+# Install them when missing and we are allowed to.
+SYSTEM_PACKAGES := /usr/bin/chromium:chromium /usr/sbin/nginx:nginx
+system-packages:
+	@missing=""; for pair in $(SYSTEM_PACKAGES); do \
+	  [ -x "$${pair%%:*}" ] || missing="$$missing $${pair##*:}"; done; \
+	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	    apt-get install -y -q chromium >/dev/null; \
+	    apt-get install -y -q $$missing >/dev/null; \
 	  elif command -v sudo >/dev/null; then \
-	    sudo apt-get install -y -q chromium >/dev/null; \
+	    sudo apt-get install -y -q $$missing >/dev/null; \
 	  else \
-	    echo "Chromium is missing: install Debian's chromium package (apt-get install chromium)"; exit 1; \
+	    echo "Missing Debian packages:$$missing (apt-get install$$missing)"; exit 1; \
 	  fi; \
 	fi
 

@@ -1,5 +1,5 @@
 """Home and Convolution pages in a real browser: they load, controls redraw, stepping is client-side."""
-from conftest import open_page, plot_data, wait_idle
+from harness import open_page, plot_data, wait_idle
 
 
 def test_home_page_loads_with_cards(app, page):

@@ -1,5 +1,5 @@
 """Shared links: a URL reproduces the view; hostile parameters fall back to defaults with a note."""
-from conftest import open_page, plot_data
+from harness import open_page, plot_data
 
 
 def _kernel(pg):
