@@ -1,0 +1,180 @@
+"""Load test: many learners change controls on one `streamlit run`, against a trivial page as the floor.
+
+Each virtual learner is a real Streamlit session driven through Streamlit's own agent protocol
+(POST /_stcore/agent/interact): every request applies widget values exactly as a browser's rerun
+does and returns when the script run has finished, so its latency is the server time of one
+rerun as a learner waits for it (network and drawing excluded).
+
+Two runs, each against Layer Lab and against a one-slider page served the same way:
+  classroom   LEARNERS sessions, a random ~3 s pause between changes, moving through all pages
+  saturation  the same sessions with no pause
+Reported: p50/p95/max latency, reruns per second, errors, and server RSS before, at its peak
+during, and after the sessions expire. Localhost only, bounded in count and time.
+
+Usage: python benchmarks/load.py [--learners 20] [--classroom 120] [--saturation 45]
+"""
+import argparse
+import json
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+TRIVIAL_APP = '''import streamlit as st
+st.slider("value", 0, 100, 50, key="v")
+'''
+SESSION_TTL = 20  # seconds an idle session lives; short so "after" memory is measured quickly
+
+
+def start_server(script, port):
+    cmd = [sys.executable, "-m", "streamlit", "run", str(script), "--server.headless", "true",
+           "--server.port", str(port), "--server.address", "127.0.0.1", "--server.enableAgentApi", "true",
+           "--server.agentSessionTTL", str(SESSION_TTL), "--server.agentWaitTimeout", "60",
+           "--server.fileWatcherType", "none"]
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(300):
+        try:
+            if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
+                return proc, url
+        except OSError:
+            time.sleep(0.2)
+    proc.kill()
+    raise RuntimeError(f"server on {port} did not start")
+
+
+def rss_mb(pid):
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def interact(url, body, timeout=120):
+    req = urllib.request.Request(f"{url}/_stcore/agent/interact", data=json.dumps(body).encode(),
+                                 headers={"Content-Type": "application/json"}, method="POST")
+    t0 = time.perf_counter()
+    with urllib.request.urlopen(req, timeout=timeout) as r:
+        snap = json.loads(r.read())
+    return time.perf_counter() - t0, snap
+
+
+def controls(snap):
+    """(key, random legal value) choices from the widgets of the last run."""
+    out = []
+
+    def walk(node):
+        if isinstance(node, dict):
+            kind, props = node.get("type"), node.get("props", {})
+            k = node.get("key")
+            if k and kind in ("slider", "number_input") and isinstance(props.get("min_value"), (int, float)):
+                lo, hi = props["min_value"], props["max_value"]
+                if isinstance(lo, int) and isinstance(hi, int) and hi - lo < 10_000:
+                    out.append((k, lambda lo=lo, hi=hi: random.randint(lo, hi)))
+            elif k and kind in ("selectbox", "radio") and props.get("options"):
+                opts = [o for o in props["options"] if o not in ("typed", "image")]
+                if opts:
+                    out.append((k, lambda opts=opts: random.choice(opts)))
+            elif k and kind == "toggle" and k not in ("present",):
+                out.append((k, lambda: random.random() < 0.5))
+            for c in node.get("children", []):
+                walk(c)
+    walk(snap.get("tree", {}))
+    return [(k, f) for k, f in out if k != "seed"]
+
+
+class Learner(threading.Thread):
+    def __init__(self, url, pages, until, pause, results):
+        super().__init__(daemon=True)
+        self.url, self.pages, self.until, self.pause, self.results = url, pages, until, pause, results
+
+    def run(self):
+        session = None
+        page = random.choice(self.pages)
+        snap = None
+        while time.time() < self.until:
+            try:
+                if snap is None or random.random() < 0.15:   # now and then, move to another page
+                    page = random.choice(self.pages)
+                    body = {"page": page} if session is None else {"session_id": session, "page": page}
+                else:
+                    choices = controls(snap)
+                    k, value = random.choice(choices)
+                    body = {"session_id": session, "widget_state": {k: value()}}
+                dt, snap = interact(self.url, body)
+                session = snap.get("session_id", session)
+                failed = snap.get("status") not in ("ready",)
+                self.results.append((dt, failed))
+            except Exception:  # noqa: BLE001  every failure counts as an error, the run goes on
+                self.results.append((float("nan"), True))
+                snap = None
+            if self.pause:
+                time.sleep(random.uniform(0.5 * self.pause, 1.5 * self.pause))
+
+
+def run(url, pid, pages, learners, seconds, pause):
+    results, peak = [], [0.0]
+    until = time.time() + seconds
+    threads = [Learner(url, pages, until, pause, results) for _ in range(learners)]
+    for t in threads:
+        t.start()
+        time.sleep(0.05)
+    while any(t.is_alive() for t in threads):
+        peak[0] = max(peak[0], rss_mb(pid))
+        time.sleep(0.5)
+    lat = sorted(d for d, _ in results if d == d)
+    errors = sum(1 for _, f in results if f)
+    q = statistics.quantiles(lat, n=100) if len(lat) > 1 else [lat[0]] * 99
+    return dict(n=len(results), p50=q[49], p95=q[94], max=lat[-1], rps=len(results) / seconds,
+                errors=errors, peak_rss=peak[0])
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--learners", type=int, default=20)
+    ap.add_argument("--classroom", type=float, default=120)
+    ap.add_argument("--saturation", type=float, default=45)
+    ap.add_argument("--port", type=int, default=8765)
+    a = ap.parse_args()
+
+    pages = sorted(p.stem for p in (ROOT / "pages").glob("*.py") if p.stem != "home")
+    with tempfile.TemporaryDirectory() as tmp:
+        trivial = Path(tmp) / "trivial.py"
+        trivial.write_text(TRIVIAL_APP)
+        ours, our_url = start_server(ROOT / "app.py", a.port)
+        floor, floor_url = start_server(trivial, a.port + 1)
+        try:
+            interact(our_url, {"page": pages[0]})      # warm imports and caches once
+            interact(floor_url, {})
+            before = rss_mb(ours.pid), rss_mb(floor.pid)
+            rows = []
+            for name, seconds, pause in (("classroom", a.classroom, 3.0), ("saturation", a.saturation, 0.0)):
+                us = run(our_url, ours.pid, pages, a.learners, seconds, pause)
+                base = run(floor_url, floor.pid, [""], a.learners, seconds, pause)
+                rows.append((name, us, base))
+            time.sleep(SESSION_TTL + 10)
+            after = rss_mb(ours.pid), rss_mb(floor.pid)
+        finally:
+            for p in (ours, floor):
+                p.terminate()
+    print(f"{a.learners} learners, pages {', '.join(pages)}")
+    for name, us, base in rows:
+        print(f"{name}: Layer Lab p50 {us['p50'] * 1e3:.0f} ms, p95 {us['p95'] * 1e3:.0f} ms, "
+              f"max {us['max'] * 1e3:.0f} ms, {us['rps']:.1f} reruns/s, {us['errors']} errors of {us['n']}, "
+              f"peak RSS {us['peak_rss']:.0f} MB")
+        print(f"{'':{len(name)}}  trivial page p50 {base['p50'] * 1e3:.0f} ms, p95 {base['p95'] * 1e3:.0f} ms, "
+              f"max {base['max'] * 1e3:.0f} ms, {base['rps']:.1f} reruns/s, {base['errors']} errors of {base['n']}")
+        print(f"{'':{len(name)}}  ratio to the floor: p50 {us['p50'] / base['p50']:.1f}x, "
+              f"p95 {us['p95'] / base['p95']:.1f}x, throughput {us['rps'] / base['rps']:.2f}x")
+    print(f"RSS Layer Lab: before {before[0]:.0f} MB, after sessions expired {after[0]:.0f} MB; "
+          f"trivial page: before {before[1]:.0f} MB, after {after[1]:.0f} MB")
+
+
+if __name__ == "__main__":
+    main()
