@@ -10,7 +10,7 @@ from explorer.examples import conv as examples
 from explorer.figures import conv as figures
 from ui import classroom, panels
 from ui.inputs import as_batch, grid_input, kernel_input
-from ui.state import BIND, key
+from ui.state import BIND, clamp, keep_option, key
 
 PAGE = "conv"
 PADDINGS = ("0", "1", "2", "3", "same", "valid")
@@ -113,8 +113,10 @@ with panels.explorer_errors():
 
 # -- the visual -------------------------------------------------------------------------------------
 c1, c2 = st.columns(2)
+clamp(key(PAGE, "co"), 0, cfg.out_channels - 1)
 c_out = c1.number_input("Output channel to show", 0, cfg.out_channels - 1, 0, key=key(PAGE, "co"), bind=BIND)
 _, group_inputs = trace.group_of(int(c_out))
+keep_option(key(PAGE, "ci"), group_inputs)
 c_in = c2.selectbox("Input channel in the window", group_inputs, key=key(PAGE, "ci"),
                     help="The input channels this output channel reads (its group).")
 
@@ -143,6 +145,8 @@ def math_panel():
     st.subheader("The math at one output position")
     sizes = trace.out_spatial
     cols = st.columns(len(sizes) + 1)
+    for d, s in enumerate(sizes):
+        clamp(key(PAGE, f"pos{d}"), 0, s - 1)
     pos = tuple(int(cols[d].slider(("row", "column")[d] if len(sizes) == 2 else "position", 0, s - 1, 0,
                                    key=key(PAGE, f"pos{d}"), bind=BIND)) if s > 1 else 0
                 for d, s in enumerate(sizes))

@@ -49,11 +49,24 @@ def explorer_errors():
         st.stop()
 
 
-def chart(fig, key):
-    """A plotly figure; the toolbar's camera saves it in the format chosen in the sidebar."""
+def chart(fig, key, on_click=None):
+    """A plotly figure; the toolbar's camera saves it in the format chosen in the sidebar.
+
+    With `on_click(point)`, clicking a point of the figure calls it (before the rerun, so it may set
+    widget values) with the clicked point's dict (x, y, customdata, ...).
+    """
     fmt = st.session_state.get("imgfmt", "png")
     config = {"displaylogo": False, "toImageButtonOptions": {"format": fmt, "scale": 2, "filename": key}}
-    st.plotly_chart(fig, key=key, config=config, width="stretch")
+    if on_click is None:
+        st.plotly_chart(fig, key=key, config=config, width="stretch")
+        return
+
+    def clicked():
+        points = st.session_state[key].selection.points
+        if points:
+            on_click(points[0])
+
+    st.plotly_chart(fig, key=key, config=config, width="stretch", on_select=clicked, selection_mode="points")
 
 
 def check_badge(trace, what="step-by-step recomputation"):

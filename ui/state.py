@@ -98,3 +98,20 @@ def _clean(text):
     """URL text made inert for markdown: no backticks, no line breaks, bounded length."""
     text = str(text).replace("`", "'").replace("\n", " ").replace("\r", " ")
     return text[:MAX_SHOWN] + ("…" if len(text) > MAX_SHOWN else "")
+
+
+def clamp(name, lo, hi):
+    """Pull a remembered widget value back into [lo, hi] before the widget is drawn.
+
+    A control whose range depends on other controls (an output position, a channel index) keeps
+    its old value when the range shrinks; Streamlit would refuse it rather than clamp it.
+    """
+    value = st.session_state.get(name)
+    if isinstance(value, (int, float)) and not lo <= value <= hi:
+        st.session_state[name] = min(max(value, lo), hi)
+
+
+def keep_option(name, options):
+    """Forget a remembered choice that is no longer among the options, so the default applies."""
+    if name in st.session_state and st.session_state[name] not in options:
+        del st.session_state[name]

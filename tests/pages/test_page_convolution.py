@@ -67,3 +67,11 @@ def test_math_panel_shows_the_module_value_at_the_chosen_position():
         expected = float(conv(input_preset("digit 0", 1).float().unsqueeze(0))[0, 0, 2, 3])
     assert f"output[0, 0, 2, 3]" in texts(at)
     assert f"**{expected:.6g}**" in texts(at)
+
+
+def test_shrinking_the_output_pulls_the_selected_position_back_in():
+    at = run_page("convolution", **{"conv.pos0": 4, "conv.pos1": 4, "conv.co": 0})
+    _check_ok(at)
+    at.slider(key="conv.k").set_value(7).run()   # a 7x7 input with a 7x7 kernel: a 1x1 output
+    _check_ok(at)
+    assert "output[0, 0, 0, 0]" in texts(at)
