@@ -1,0 +1,93 @@
+"""In a real browser: time from a slider change to the page's charts being redrawn, and the bytes
+the server sends per rerun.
+
+For every page of app.py, the first slider on the page is moved one step (alternately right and
+left) CHANGES times with the keyboard. Each change is timed from the key press until Streamlit
+reports the script finished and Plotly has drawn again; the websocket bytes received in between
+are summed. Prints median and p95 per page.
+
+Usage: python benchmarks/browser_latency.py [url_path ...]
+"""
+import re
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+from playwright.sync_api import sync_playwright
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests" / "browser"))
+from harness import ARGS, CHROMIUM, _free_port, wait_idle  # noqa: E402
+
+CHANGES = 20
+
+
+def pages():
+    return re.findall(r'url_path="([^"]+)"', (ROOT / "app.py").read_text())
+
+
+def start():
+    port = _free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+                             "--server.port", str(port), "--server.address", "127.0.0.1"],
+                            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(300):
+        try:
+            if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
+                return proc, url
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError("server did not start")
+
+
+def measure(pg, url):
+    received = []
+    pg.on("websocket", lambda ws: ws.on("framereceived", lambda payload: received.append(
+        len(payload) if isinstance(payload, (bytes, str)) else 0)))
+    pg.goto(url)
+    wait_idle(pg)
+    pg.wait_for_selector(".js-plotly-plot", timeout=120_000)
+    pg.wait_for_timeout(1000)
+    slider = pg.get_by_role("slider").first
+    times, sizes = [], []
+    for i in range(CHANGES):
+        received.clear()
+        pg.evaluate("() => { window.__before = Array.from(document.querySelectorAll('.js-plotly-plot'), g => g.data); }")
+        slider.focus()
+        t0 = time.perf_counter()
+        slider.press("ArrowRight" if i % 2 == 0 else "ArrowLeft")
+        pg.wait_for_selector("[data-testid='stApp'][data-test-script-state='running']", timeout=30_000)
+        pg.wait_for_selector("[data-testid='stApp'][data-test-script-state='notRunning']", timeout=60_000)
+        # redrawn: some chart holds new data (react-plotly swaps gd.data when a figure changes)
+        pg.wait_for_function("""() => Array.from(document.querySelectorAll('.js-plotly-plot'))
+                                  .some((g, i) => g.data !== window.__before[i])""", timeout=30_000)
+        times.append(time.perf_counter() - t0)
+        sizes.append(sum(received))
+    return times, sizes
+
+
+def main():
+    names = sys.argv[1:] or pages()
+    proc, url = start()
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+            for name in names:
+                pg = browser.new_page(viewport={"width": 1400, "height": 1000})
+                times, sizes = measure(pg, f"{url}/{name}")
+                q = statistics.quantiles(times, n=20)
+                print(f"{name}: slider change -> redrawn: median {statistics.median(times) * 1e3:.0f} ms, "
+                      f"p95 {q[18] * 1e3:.0f} ms (goals 300 / 600 ms); websocket per rerun: median "
+                      f"{statistics.median(sizes) / 1024:.0f} KB, max {max(sizes) / 1024:.0f} KB (goal < 500 KB)")
+                pg.close()
+            browser.close()
+    finally:
+        proc.terminate()
+
+
+if __name__ == "__main__":
+    main()
