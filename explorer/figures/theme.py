@@ -54,9 +54,9 @@ def cell_outlines(cells, pad=0.5):
     return xs, ys
 
 
-def outline_trace(cells, color=HIGHLIGHT, width=3, name="window"):
+def outline_trace(cells, color=HIGHLIGHT, width=3, name="window", pad=0.5):
     """A scatter trace outlining the given cells; used for windows that animate frame by frame."""
-    xs, ys = cell_outlines(cells)
+    xs, ys = cell_outlines(cells, pad)
     return go.Scatter(x=xs, y=ys, mode="lines", line=dict(color=color, width=width), name=name,
                       hoverinfo="skip", showlegend=False)
 
