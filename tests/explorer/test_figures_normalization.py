@@ -1,0 +1,158 @@
+"""The Normalization page's figures draw what the traces hold."""
+import functools
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from explorer.examples import normalization as ex
+from explorer.figures import normalization as fig
+from explorer.normalization import trace_norm
+from explorer.normalization_steps import batch_size_effect, seeded_batches, train_then_eval
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    """Tiny tensors: a second thread only adds start-up cost, and on busy cores a lot of it."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@functools.lru_cache(maxsize=None)
+def _traces(shape=(2, 4, 3, 3), seed=1):
+    """Traces of all five layers on one input; cached, the tests only read them."""
+    x = ex.random_input(shape, seed)
+    return {kind: trace_norm(m, x) for kind, m in ex.five_layers(shape, seed=seed).items()}
+
+
+def _drawn(heat):
+    z = np.array(heat.z, dtype=float)
+    return z[~np.isnan(z)]
+
+
+@pytest.mark.parametrize("kind, colours", [("BatchNorm", 4), ("LayerNorm", 2), ("InstanceNorm", 8),
+                                           ("GroupNorm", 4), ("RMSNorm", 2)])
+def test_grouping_gives_one_colour_per_statistic(kind, colours):
+    t = _traces()[kind]
+    heat = fig.grouping(t).data[0]
+    cells = _drawn(heat)
+    assert cells.size == t.x.numel()                      # small input: every cell drawn
+    assert len(np.unique(cells)) == colours == t.mean.numel()
+    assert "one colour each" in fig.grouping(t).layout.title.text
+
+
+def test_grouping_colours_follow_the_group_ids_cell_by_cell():
+    t = _traces((2, 6, 2, 2))["GroupNorm"]
+    z = np.array(fig.grouping(t).data[0].z, dtype=float)
+    ids = t.ncl(t.group_ids()).numpy()                     # (N, C, L); blocks are 2x2 cells with 1-cell gaps
+    for n in range(2):
+        for c in range(6):
+            for pos in range(4):
+                assert z[n * 3 + pos // 2, c * 3 + pos % 2] == ids[n, c, pos] % len(fig.PALETTE)
+
+
+def test_grouping_hover_names_the_statistic_and_its_mean():
+    t = _traces()["BatchNorm"]
+    hover = fig.grouping(t).data[0].customdata
+    assert "channel 1: mean" in hover[0][4]
+    assert f"{float(t.mean.flatten()[1]):.6g}" in hover[0][4]
+
+
+def test_big_inputs_are_thinned():
+    x = torch.randn(16, 32, 20, 20, generator=torch.Generator().manual_seed(0))
+    t = trace_norm(nn.BatchNorm2d(32), x)
+    heat = fig.grouping(t, max_samples=4, max_channels=8, max_cells=64).data[0]
+    assert np.array(heat.z).shape == (4 * 9 - 1, 8 * 9 - 1)
+    assert _drawn(heat).size == 4 * 8 * 64
+    assert heat.text is None                               # too many cells to print numbers
+
+
+def test_grouping_comparison_has_one_panel_per_layer():
+    traces = list(_traces().values())
+    f = fig.grouping_comparison(traces)
+    assert len(f.data) == 5
+    assert [a.text.split(":")[0] for a in f.layout.annotations] == [type(t.module).__name__ for t in traces]
+    assert [len(np.unique(_drawn(h))) for h in f.data] == [t.mean.numel() for t in traces]
+
+
+def test_stats_table_rows_are_the_trace_statistics():
+    t = _traces()["GroupNorm"]
+    rows = fig.stats_table(t)
+    assert [r["statistic"] for r in rows] == t.group_labels()
+    assert [r["mean"] for r in rows] == pytest.approx(t.mean.flatten().tolist())
+    assert rows[0]["values"] == 2 * 9
+    rms = fig.stats_table(_traces()["RMSNorm"])
+    assert "mean" not in rms[0] and "mean square" in rms[0]
+    assert len(fig.stats_table(_traces((2, 70, 2))["BatchNorm"], max_rows=64)) == 64
+
+
+def test_stats_table_in_eval_mode_shows_both_statistics():
+    m = ex.make_layer("BatchNorm", (3, 2, 4), seed=5, train=False)
+    t = trace_norm(m, ex.random_input((3, 2, 4), 0))
+    rows = fig.stats_table(t)
+    assert rows[0]["values"] == "running" and rows[0]["mean"] == pytest.approx(float(m.running_mean[0]))
+    assert rows[1]["batch mean"] == pytest.approx(float(t.x[:, 1].mean()))
+
+
+def test_histograms_count_every_value():
+    t = _traces()["LayerNorm"]
+    f = fig.histograms(t, bins=20)
+    assert len(f.data) == 3
+    assert [int(sum(b.y)) for b in f.data] == [t.x.numel()] * 3
+    assert min(f.data[1].x) >= float(t.normalized.min()) - 1
+
+
+def test_affine_stage_lines_are_gamma_and_beta():
+    t = _traces()["BatchNorm"]
+    f = fig.affine_stage(t)
+    gamma, beta = f.data[0], f.data[1]
+    assert list(gamma.y) == pytest.approx(t.weight.tolist()) and list(beta.y) == pytest.approx(t.bias.tolist())
+    for k, c in enumerate(range(4)):
+        line, dots = f.data[2 + 2 * k], f.data[3 + 2 * k]
+        slope = (line.y[1] - line.y[0]) / (line.x[1] - line.x[0])
+        assert slope == pytest.approx(float(t.weight[c]))
+        assert np.allclose(np.array(dots.y), float(t.weight[c]) * np.array(dots.x) + float(t.bias[c]), atol=1e-9)
+        assert len(dots.x) == 2 * 9                          # every cell of channel c
+
+
+def test_affine_stage_without_affine_is_the_identity():
+    t = trace_norm(nn.LayerNorm(5, elementwise_affine=False).double(), ex.random_input((3, 5), 2))
+    f = fig.affine_stage(t)
+    assert list(f.data[0].y) == [1.0] * 5 and list(f.data[1].y) == [0.0] * 5
+
+
+def _run():
+    batches = seeded_batches((8, 3, 2, 2), 6, seed=2, mean=[1.0, 2.0, 3.0])
+    return train_then_eval(nn.BatchNorm2d(3), batches, population_mean=torch.tensor([1.0, 2.0, 3.0]),
+                           population_var=torch.ones(3))
+
+
+def test_running_stats_figure_plots_the_run():
+    run = _run()
+    f = fig.running_stats(run, channel=2)
+    assert list(f.data[0].y) == pytest.approx(run.running_mean[:, 2].tolist())
+    assert list(f.data[1].x) == list(range(1, 7)) and list(f.data[1].y) == pytest.approx(run.batch_mean[:, 2].tolist())
+    assert list(f.data[2].y) == pytest.approx(run.running_var[:, 2].tolist())
+    assert [s.y0 for s in f.layout.shapes] == [3.0, 1.0]
+    assert "m = 0.1" in f.layout.title.text
+
+
+def test_train_vs_eval_plots_both_outputs():
+    run = _run()
+    f = fig.train_vs_eval(run, channel=1)
+    assert [d.name.split(":")[0] for d in f.data] == ["train mode", "eval mode"]
+    assert list(f.data[0].y) == pytest.approx(run.train_trace.output[:, 1].flatten().tolist())
+    assert list(f.data[1].y) == pytest.approx(run.eval_trace.output[:, 1].flatten().tolist())
+    assert list(f.data[0].x) == pytest.approx(run.eval_trace.x[:, 1].flatten().tolist())
+
+
+def test_batch_size_noise_figure():
+    e = batch_size_effect((1, 2, 8), trials=8)
+    f = fig.batch_size_noise(e)
+    assert len(f.data) == 6
+    assert {d.name for d in f.data} == {"BatchNorm", "LayerNorm", "GroupNorm"}
+    assert list(f.data[1].y) == pytest.approx(e.output_spread["BatchNorm"].tolist())
+    assert f.layout.xaxis.type == "log"
