@@ -1,0 +1,167 @@
+"""Attention figures draw the trace's numbers: the right cells, lines, frames and shapes."""
+import base64
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from explorer.attention import entropy_curve, temperature, trace_attention
+from explorer.errors import ExplorerError
+from explorer.examples import attention as ex
+from explorer.figures import attention as fa
+
+
+@pytest.fixture(scope="module")
+def padded():
+    """Two sentences, the second padded: a 4-head trace whose batch 1 has masked keys."""
+    s = ex.embed_sentences(["the cat sat on the mat .", "the cat ."], 8)
+    t = trace_attention(ex.make_layer("multihead", 8, 4, seed=2), s.x, key_padding_mask=s.key_padding_mask)
+    return t, s.tokens
+
+
+@pytest.fixture(scope="module")
+def causal():
+    x = ex.embed_sentences("attention is all you need", 6).x
+    return trace_attention(ex.make_layer("additive", 6, seed=1), x, is_causal=True)
+
+
+def _arr(value):
+    """A plotly data array as numpy; figures with a player carry numpy arrays base64-encoded."""
+    if isinstance(value, dict) and "bdata" in value:
+        shape = [int(n) for n in str(value.get("shape", "-1")).split(",")]
+        return np.frombuffer(base64.b64decode(value["bdata"]), dtype=value["dtype"]).reshape(shape)
+    return np.asarray(value, dtype=float)
+
+
+def _heatmaps(fig):
+    return [d for d in fig.data if d.type == "heatmap"]
+
+
+def test_weights_heatmap_draws_one_head_with_tokens(padded):
+    t, tokens = padded
+    fig = fa.weights_heatmap(t, 0, 2, tokens[0], tokens[0], selected=3)
+    (hm,) = _heatmaps(fig)
+    assert np.allclose(np.array(hm.z, dtype=float), t.weights[0, 2].numpy(), atol=1e-7)
+    assert list(fig.layout.yaxis.ticktext) == tokens[0]  # both "the" rows keep their own tick
+    (box,) = fig.layout.shapes
+    assert (box.y0, box.y1) == (2.5, 3.5)
+    assert tuple(hm.customdata[0][4]) == ("the", "the")
+
+
+def test_mean_heatmap_is_what_the_module_returns(padded):
+    t, tokens = padded
+    hm = _heatmaps(fa.weights_heatmap(t, 1, None))[0]
+    assert np.allclose(np.array(hm.z, dtype=float), t.module_weights[1].numpy(), atol=1e-6)
+    assert "mean over heads" in fa.weights_heatmap(t, 1, None).layout.title.text
+
+
+def test_heads_grid_has_every_head_and_the_mean(padded):
+    t, tokens = padded
+    maps = _heatmaps(fa.heads_grid(t, 0, tokens[0], tokens[0]))
+    assert len(maps) == t.num_heads + 1
+    for h in range(t.num_heads):
+        assert np.allclose(np.array(maps[h].z, dtype=float), t.weights[0, h].numpy(), atol=1e-7)
+
+
+def _line_count(frame_data):
+    """Number of drawn (query, key) segments in a frame's bin traces."""
+    return sum(list(d.x).count(None) for d in frame_data if d.x is not None)
+
+
+def test_lines_view_has_a_frame_per_query_and_no_line_to_padding(padded):
+    t, tokens = padded
+    fig = fa.lines_view(t, 1, 0, tokens[1], tokens[1], selected=1)
+    L = t.tgt_len
+    assert len(fig.frames) == L and fig.layout.sliders[0].active == 1
+    w = t.weights[1, 0].numpy()
+    for i, frame in enumerate(fig.frames):
+        assert _line_count(frame.data) == int((w[i] > 0).sum()) == 3  # "the cat ." then 4 pads
+    key_sizes = _arr(fig.frames[0].data[-1].marker.size)
+    assert key_sizes[0] > key_sizes[-1] == 8  # padded key: weight 0, smallest marker
+    widths = [d.line.width for d in fig.data[fa.N_BINS:2 * fa.N_BINS]]
+    assert widths == sorted(widths) and widths[0] < widths[-1]
+    background = sum(list(d.x).count(None) for d in fig.data[:fa.N_BINS])
+    assert background == int((w > 0).sum())
+
+
+def test_lines_view_starts_on_the_selected_query(padded):
+    t, tokens = padded
+    fig = fa.lines_view(t, 0, 3, tokens[0], tokens[0], selected=4)
+    assert list(_arr(fig.data[-2].marker.size)).index(18) == 4
+    with pytest.raises(ExplorerError, match="selected query 9"):
+        fa.lines_view(t, 0, 0, selected=9)
+
+
+def test_scores_vs_weights_marks_minus_infinity(padded):
+    t, tokens = padded
+    fig = fa.scores_vs_weights(t, 1, 0, tokens[1], tokens[1])
+    scores, overlay, weights = fig.data
+    masked = np.isneginf(t.scores[1, 0].numpy())
+    assert masked.sum() == 7 * 4
+    assert (np.array(overlay.text) == "−∞").sum() == masked.sum()
+    assert np.isnan(np.array(scores.z, dtype=float)[masked]).all()
+    assert (np.array(weights.z, dtype=float)[masked] == 0).all()
+
+
+def test_causal_additive_figures(causal):
+    fig = fa.scores_vs_weights(causal, 0, 0)
+    masked = np.isneginf(causal.scores[0, 0].numpy())
+    assert (np.array(fig.data[1].text) == "−∞").sum() == masked.sum() == 10  # 5 tokens: 4+3+2+1 above the diagonal
+    assert "additive" in fig.layout.title.text
+    texts = [a.text for a in fa.pipeline(causal).layout.annotations if a.text]
+    assert any("tanh" in s and "[1×5×5×6]" in s for s in texts)
+
+
+def test_pipeline_shows_every_stage_with_its_shape(padded):
+    t, _ = padded
+    texts = [a.text for a in fa.pipeline(t).layout.annotations if a.text]
+    stages = t.stages()
+    assert len(texts) == len(stages)
+    for text, stage in zip(texts, stages):
+        assert stage.formula in text and "×".join(map(str, stage.shape)) in text
+    assert "[2×4×7×7]" in texts[4]
+
+
+def test_positional_heatmap_is_the_encoding():
+    pe = ex.positional_encoding(10, 12)
+    (hm,) = fa.positional_heatmap(pe).data
+    z = np.array(hm.z, dtype=float)
+    assert z.shape == (10, 12) and z[3, 0] == pytest.approx(math.sin(3), abs=1e-6)
+    with pytest.raises(ExplorerError, match="3 position tokens for 10"):
+        fa.positional_heatmap(pe, tokens=["a", "b", "c"])
+
+
+def test_entropy_vs_scale_frames_follow_the_multiplier(padded):
+    t, tokens = padded
+    mults = [0.25, 1.0, 4.0]
+    fig = fa.entropy_vs_scale(t, 0, 1, tokens[0], tokens[0], multipliers=mults, selected=1.0)
+    assert len(fig.frames) == 3 and fig.layout.sliders[0].active == 1
+    curve = fig.data[1]
+    y = _arr(curve.y)
+    assert np.allclose(y, entropy_curve(t, mults, 0, 1).numpy())
+    assert y[0] > y[1] > y[2]
+    assert np.allclose(_arr(fig.frames[1].data[0].z), t.weights[0, 1].numpy(), atol=1e-7)
+    assert np.allclose(_arr(fig.frames[2].data[0].z), temperature(t, 4.0).weights[0, 1].numpy())
+    assert list(_arr(fig.data[2].x)) == [1.0]  # the marker starts at the layer's own scale
+    labels = {d.text[1] for d in fig.data if d.type == "scatter" and d.mode == "lines+text"}
+    assert labels == {"1/√d", "no 1/√d"}
+
+
+def test_big_heatmaps_are_thinned():
+    q, k, v = ex.random_inputs(1, 100, 90, 8, seed=0)
+    t = trace_attention(ex.make_layer("multihead", 8, 2), q, k, v)
+    hm = _heatmaps(fa.weights_heatmap(t))[0]
+    z = np.array(hm.z, dtype=float)
+    assert z.shape == (fa.MAX_SIDE, fa.MAX_SIDE)
+    assert z[-1, -1] == pytest.approx(float(t.weights[0, 0, 99, 89]))
+
+
+def test_bad_indices_and_tokens(padded):
+    t, tokens = padded
+    with pytest.raises(ExplorerError, match="batch index 2"):
+        fa.weights_heatmap(t, 2)
+    with pytest.raises(ExplorerError, match="head index 4"):
+        fa.scores_vs_weights(t, 0, 4)
+    with pytest.raises(ExplorerError, match="3 query tokens for 7"):
+        fa.weights_heatmap(t, 0, 0, tokens[0][:3])
