@@ -1,0 +1,312 @@
+"""Figures for the building blocks: a dot product, a table lookup, a dropout mask, an activation curve.
+
+Each builder takes a trace from explorer.basic and returns a go.Figure. Big layers are shown
+through evenly spaced rows and columns (the selected ones always kept); titles say so.
+"""
+import numpy as np
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from ..errors import ExplorerError
+from .theme import (ACCENT, HIGHLIGHT, PADDING, as_numpy, evenly_spaced, finish, heatmap,
+                    outline_trace, symmetric_range)
+
+MAX_SIDE = 48          # rows or columns of a matrix drawn in full; beyond, evenly spaced ones
+MAX_MARKERS = 200      # input values placed on an activation curve
+MAX_LINES = 8          # entries followed in the running-mean figure
+MAX_STEPS = 600        # points per running-mean line
+STRIP = 16             # a vector drawn as a strip of cells gets numbers up to this many cells
+KEPT_COLORS = [[0, "#d9d9d9"], [1, ACCENT]]   # mask: grey dropped, green kept
+
+
+def linear_figure(trace, n=0, j=0, max_side=MAX_SIDE):
+    """One output as a dot product: weight row j against input row n, their products, the total.
+
+    Linear: W with row j outlined, the input under it column by column, y with y_j outlined, and
+    one bar per product x_i·W[j, i]. Bilinear: A_j with x1 down its side and x2 along its top,
+    and the grid of products x1_i·A[j, i, k]·x2_k.
+    """
+    d = trace.dot(n, j)
+    title = (f"y[{n}, {j}] = Σ products + b = {sum(t.product for t in d.terms):.4g} + {d.bias:.4g} "
+             f"= {d.total:.4g}   (module: {float(trace.output.reshape(trace.rows, -1)[n, j]):.4g})")
+    if trace.bilinear:
+        return _bilinear_figure(trace, n, j, d, max_side, title)
+    x = as_numpy(trace.x.reshape(trace.rows, -1)[n])                         # (in,)
+    w = as_numpy(trace.weight)                                               # (out, in)
+    y = as_numpy(trace.output.reshape(trace.rows, -1)[n])                    # (out,)
+    cols = evenly_spaced(w.shape[1], max_side)
+    rows = _keep(evenly_spaced(w.shape[0], max_side), j)
+    jr = rows.index(j)
+    products = np.array([d.terms[i].product for i in cols])
+    note = _shown_note((len(rows), w.shape[0], "outputs"), (len(cols), w.shape[1], "inputs"))
+
+    fig = make_subplots(rows=3, cols=2, column_widths=[0.86, 0.14], row_heights=[0.55, 0.12, 0.33],
+                        shared_xaxes="columns", vertical_spacing=0.1, horizontal_spacing=0.04,
+                        specs=[[{}, {}], [{}, None], [{}, None]],
+                        subplot_titles=(f"weights W (row {j} outlined){note}", "output y",
+                                        f"input x (row {n})", f"products x_i · W[{j}, i]"))
+    lo, hi = symmetric_range(w)
+    fig.add_trace(heatmap(w[np.ix_(rows, cols)], zmin=lo, zmax=hi, name="weights"), 1, 1)
+    fig.add_trace(_box(-0.5, len(cols) - 0.5, jr - 0.5, jr + 0.5, HIGHLIGHT, "selected row"), 1, 1)
+    ylo, yhi = symmetric_range(y)
+    fig.add_trace(heatmap(y[rows][:, None], zmin=ylo, zmax=yhi, name="output", text=len(rows) <= STRIP), 1, 2)
+    fig.add_trace(_box(-0.5, 0.5, jr - 0.5, jr + 0.5, ACCENT, "selected output"), 1, 2)
+    xlo, xhi = symmetric_range(x)
+    fig.add_trace(heatmap(x[cols][None, :], zmin=xlo, zmax=xhi, name="input", text=len(cols) <= STRIP), 2, 1)
+    fig.add_trace(go.Bar(x=list(range(len(cols))), y=products, name="products",
+                         marker_color=np.where(products >= 0, "#d62728", "#1f77b4"),
+                         hovertemplate="x_%{customdata} · W[" + str(j) + ", %{customdata}] = %{y:.6g}<extra></extra>",
+                         customdata=cols), 3, 1)
+    _matrix_axes(fig, 1, 1, cols, rows, show_x=False)
+    _matrix_axes(fig, 1, 2, [0], rows, show_x=False)
+    _matrix_axes(fig, 2, 1, cols, [n], show_x=False)
+    xt = _ticks(len(cols))
+    fig.update_xaxes(tickvals=xt, ticktext=[str(cols[k]) for k in xt], title_text="input i", row=3, col=1)
+    return finish(fig, height=min(760, 460 + 6 * len(rows)), title=title)
+
+
+def _bilinear_figure(trace, n, j, d, max_side, title):
+    x1 = as_numpy(trace.x.reshape(trace.rows, -1)[n])                        # (in1,)
+    x2 = as_numpy(trace.x2.reshape(trace.rows, -1)[n])                       # (in2,)
+    a = as_numpy(trace.weight[j])                                            # (in1, in2)
+    products = np.array([t.product for t in d.terms]).reshape(a.shape)       # (in1, in2)
+    rows, cols = evenly_spaced(a.shape[0], max_side), evenly_spaced(a.shape[1], max_side)
+    note = _shown_note((len(rows), a.shape[0], "x1 entries"), (len(cols), a.shape[1], "x2 entries"))
+    fig = make_subplots(rows=2, cols=3, column_widths=[0.08, 0.46, 0.46], row_heights=[0.1, 0.9],
+                        vertical_spacing=0.1, horizontal_spacing=0.04, specs=[[None, {}, {}], [{}, {}, {}]],
+                        subplot_titles=("x2", "x2", "x1", f"A[{j}]{note}", f"products x1_i · A[{j}, i, k] · x2_k"))
+    x2lo, x2hi = symmetric_range(x2)
+    for col in (2, 3):
+        fig.add_trace(heatmap(x2[cols][None, :], zmin=x2lo, zmax=x2hi, name="input 2", text=len(cols) <= STRIP),
+                      1, col)
+        _matrix_axes(fig, 1, col, cols, [n], show_x=False)
+    x1lo, x1hi = symmetric_range(x1)
+    fig.add_trace(heatmap(x1[rows][:, None], zmin=x1lo, zmax=x1hi, name="input 1", text=len(rows) <= STRIP), 2, 1)
+    _matrix_axes(fig, 2, 1, [n], rows, show_x=False)
+    lo, hi = symmetric_range(a)
+    fig.add_trace(heatmap(a[np.ix_(rows, cols)], zmin=lo, zmax=hi, name="weights"), 2, 2)
+    plo, phi = symmetric_range(products)
+    fig.add_trace(heatmap(products[np.ix_(rows, cols)], zmin=plo, zmax=phi, name="products"), 2, 3)
+    for col in (2, 3):
+        _matrix_axes(fig, 2, col, cols, rows)
+    return finish(fig, height=min(720, 380 + 14 * len(rows)), title=title)
+
+
+def embedding_figure(trace, labels=None, max_rows=MAX_SIDE):
+    """The table with the looked-up rows outlined and the padding row shaded, beside the output.
+
+    Args:
+        labels: optional word per id (e.g. a vocabulary) for the row labels.
+    """
+    table = as_numpy(trace.table)                                            # (V, D)
+    ids = as_numpy(trace.indices).astype(int).ravel()                        # (T,)
+    out = as_numpy(trace.output).reshape(len(ids), -1)                       # (T, D)
+    looked = [int(v) for v in trace.looked_up]
+    pad = trace.padding_idx
+    if table.shape[0] <= max_rows:
+        rows = list(range(table.shape[0]))
+    else:  # the rows that matter, then evenly spaced others up to the cap
+        must = sorted(set(looked + ([pad] if pad is not None else [])))
+        rows = sorted(set(must) | set(evenly_spaced(table.shape[0], max(0, max_rows - len(must)))))
+    tokens = evenly_spaced(len(ids), max_rows)
+    name = lambda v: _label(v, labels)  # noqa: E731
+    note = _shown_note((len(rows), table.shape[0], "rows"))
+
+    shaded = ", padding shaded" if pad is not None else ""
+    fig = make_subplots(rows=1, cols=2, column_widths=[0.5, 0.5], horizontal_spacing=0.12,
+                        subplot_titles=(f"table ({len(looked)} row(s) looked up{shaded}){note}",
+                                        "output: one row per token"))
+    lo, hi = symmetric_range(table, out)
+    fig.add_trace(heatmap(table[rows], zmin=lo, zmax=hi, name="table"), 1, 1)
+    fig.add_trace(outline_trace([(rows.index(v), c) for v in looked for c in range(table.shape[1])],
+                                name="looked up"), 1, 1)
+    if pad is not None and pad in rows:
+        fig.add_trace(_shade([rows.index(pad)], table.shape[1], "padding row"), 1, 1)
+    fig.add_trace(heatmap(out[tokens], zmin=lo, zmax=hi, name="output"), 1, 2)
+    padded_tokens = [k for k, t in enumerate(tokens) if ids[t] == pad]
+    if padded_tokens:
+        fig.add_trace(_shade(padded_tokens, table.shape[1], "padding tokens"), 1, 2)
+    positions = np.array(np.unravel_index(tokens, tuple(trace.indices.shape))).T if trace.indices.dim() > 1 else None
+    token_text = [f"{tuple(int(q) for q in positions[k]) if positions is not None else t} → {name(int(ids[t]))}"
+                  for k, t in enumerate(tokens)]
+    _matrix_axes(fig, 1, 1, list(range(table.shape[1])), rows, ytext=[name(v) for v in rows])
+    _matrix_axes(fig, 1, 2, list(range(table.shape[1])), tokens, ytext=token_text)
+    return finish(fig, height=min(760, 160 + 22 * max(len(rows), len(tokens))),
+                  title="Embedding: each token reads its row of the table")
+
+
+def renorm_figure(trace, labels=None):
+    """max_norm: each looked-up row's norm before and after the forward, and the limit."""
+    if trace.max_norm is None:
+        raise ExplorerError("This embedding has no max_norm, so no row is rescaled; set max_norm to see it.")
+    ids = [int(v) for v in trace.looked_up]
+    names = [_label(v, labels) for v in ids]
+    fig = go.Figure([
+        go.Bar(x=names, y=as_numpy(trace.norms_before), name="norm before", marker_color="#9e9e9e"),
+        go.Bar(x=names, y=as_numpy(trace.norms_after), name="norm after", marker_color=HIGHLIGHT,
+               customdata=as_numpy(trace.scale), hovertemplate="norm %{y:.6g}<br>scaled by %{customdata:.6g}"
+                                                              "<extra></extra>")])
+    fig.add_hline(y=trace.max_norm, line_dash="dash", annotation_text=f"max_norm = {trace.max_norm:g}")
+    fig.update_layout(barmode="group")
+    fig.update_xaxes(title_text="token id", type="category")
+    fig.update_yaxes(title_text=f"{trace.norm_type:g}-norm of the row")
+    finish(fig, height=360, title="max_norm rescales rows longer than the limit, in the table itself")
+    fig.update_layout(showlegend=True)
+    return fig
+
+
+def dropout_figure(trace, max_side=MAX_SIDE):
+    """The input, the mask, the train-mode output x·mask/(1−p), and eval mode's identity.
+
+    The input is drawn as a grid of (leading dims flattened) × last dim; dropped cells are shaded.
+    """
+    x2d = _as_grid(trace.x)
+    rows, cols = evenly_spaced(x2d.shape[0], max_side), evenly_spaced(x2d.shape[1], max_side)
+    pick = np.ix_(rows, cols)
+    x = x2d[pick]
+    out = _as_grid(trace.output)[pick]
+    lo, hi = symmetric_range(x, out)
+    if trace.training:
+        mask = _as_grid(trace.mask)[pick]
+        panels = [("input x", heatmap(x, zmin=lo, zmax=hi, name="input")),
+                  (f"mask from seed {trace.seed}: 1 kept, 0 dropped ({trace.kept_fraction:.0%} kept, p = {trace.p:g})",
+                   heatmap(mask, zmin=0, zmax=1, colorscale=KEPT_COLORS, name="mask")),
+                  (f"train: x · mask / (1 − p), kept values × {trace.scale:g}",
+                   heatmap(out, zmin=lo, zmax=hi, name="train output")),
+                  ("eval: the identity, output = x", heatmap(x, zmin=lo, zmax=hi, name="eval output"))]
+    else:
+        panels = [("input x", heatmap(x, zmin=lo, zmax=hi, name="input")),
+                  ("eval mode: output = x (no mask, no scaling)", heatmap(out, zmin=lo, zmax=hi, name="eval output"))]
+    fig = make_subplots(rows=len(panels), cols=1, subplot_titles=[t for t, _ in panels], vertical_spacing=0.12)
+    for r, (_, h) in enumerate(panels, 1):
+        fig.add_trace(h, r, 1)
+        _matrix_axes(fig, r, 1, cols, rows)
+    if trace.training and not mask.all():
+        dropped = [(r, c) for r, c in zip(*np.nonzero(mask == 0))]
+        fig.add_trace(_shade_cells(dropped, "dropped"), 3, 1)
+    return finish(fig, height=min(900, 90 + len(panels) * (50 + 26 * len(rows))),
+                  title="Dropout" + _shown_note((len(rows) * len(cols), x2d.size, "values")))
+
+
+def dropout_mean_figure(mean, max_lines=MAX_LINES):
+    """The running mean of many dropout outputs closing in on x, and its largest gap vs 1/√k."""
+    flat = as_numpy(mean.running_mean).reshape(mean.samples, -1)             # (K, numel)
+    x = as_numpy(mean.x).ravel()
+    # log-spaced: the mean moves most over the first few samples
+    steps = sorted(set(np.geomspace(1, mean.samples, MAX_STEPS).round().astype(int) - 1))
+    k = np.array(steps) + 1
+    fig = make_subplots(rows=2, cols=1, vertical_spacing=0.14, shared_xaxes=True,
+                        subplot_titles=(f"running mean of x · mask / (1 − p), p = {mean.p:g} (dashed: x)",
+                                        "largest gap |mean − x| and one standard error"))
+    palette = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#17becf"]
+    for c, i in enumerate(evenly_spaced(len(x), max_lines)):
+        color = palette[c % len(palette)]
+        fig.add_trace(go.Scatter(x=k, y=flat[steps, i], mode="lines", name=f"mean of x[{i}]",
+                                 line=dict(color=color)), 1, 1)
+        fig.add_hline(y=x[i], line_dash="dash", line_color=color, row=1, col=1)
+    fig.add_trace(go.Scatter(x=k, y=as_numpy(mean.gap)[steps], mode="lines", name="largest gap",
+                             line=dict(color=HIGHLIGHT)), 2, 1)
+    fig.add_trace(go.Scatter(x=k, y=as_numpy(mean.std_error)[steps], mode="lines", name="standard error",
+                             line=dict(color="#7f7f7f", dash="dot")), 2, 1)
+    fig.update_xaxes(type="log")
+    fig.update_xaxes(title_text="samples k", row=2, col=1)
+    fig.update_yaxes(type="log", row=2, col=1)
+    return finish(fig, height=560, title="E[dropout(x)] = x: the average of many masks")
+
+
+def activation_figure(trace, max_markers=MAX_MARKERS):
+    """f and f' over a range, the inputs placed on both, saturated stretches (|f'| < slope) shaded.
+
+    Softmax: the curve varies one entry (trace.curve.swept) with the others held, so only that
+    entry sits on it.
+    """
+    c = trace.curve
+    gx, gy, gdy = as_numpy(c.x), as_numpy(c.y), as_numpy(c.dy)
+    if trace.dim is None:
+        keep = evenly_spaced(trace.x.numel(), max_markers)
+        px, py, pdy = (as_numpy(t).ravel()[keep] for t in (trace.x, trace.output, trace.derivative))
+        flat = as_numpy(trace.saturated).ravel()[keep].astype(bool)
+        what, xlabel, ylabel, slopelabel = "f", "x", "f(x)", "f'(x)"
+    else:
+        px, py, pdy = (as_numpy(t[c.swept]).reshape(1) for t in (trace.x, trace.output, trace.derivative))
+        flat = np.abs(pdy) < c.slope
+        e = list(c.swept)
+        what, xlabel, ylabel, slopelabel = f"s{e}", f"x{e} (the other entries held)", f"s{e}", f"∂s{e}/∂x{e}"
+    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.1, row_heights=[0.6, 0.4],
+                        subplot_titles=(f"{trace.name}: {trace.formula}", f"slope: {trace.derivative_formula}"))
+    fig.add_trace(go.Scatter(x=gx, y=gy, mode="lines", name=what, line=dict(color="#1f77b4", width=3)), 1, 1)
+    fig.add_trace(go.Scatter(x=gx, y=gdy, mode="lines", name="slope", line=dict(color="#9467bd", width=2)), 2, 1)
+    colors = np.where(flat, "#7f7f7f", HIGHLIGHT)
+    fig.add_trace(go.Scatter(x=px, y=py, mode="markers", name="inputs", marker=dict(size=10, color=colors),
+                             hovertemplate="x = %{x:.6g}<br>f(x) = %{y:.6g}<extra></extra>"), 1, 1)
+    fig.add_trace(go.Scatter(x=px, y=pdy, mode="markers", name="input slopes", marker=dict(size=9, color=colors),
+                             hovertemplate="x = %{x:.6g}<br>f'(x) = %{y:.6g}<extra></extra>"), 2, 1)
+    half = (gx[1] - gx[0]) / 2
+    for lo, hi in c.saturated:  # half a step either side, so a run of one point is still visible
+        for row in (1, 2):
+            fig.add_vrect(x0=max(lo - half, gx[0]), x1=min(hi + half, gx[-1]), fillcolor=PADDING, line_width=0,
+                          layer="below", row=row, col=1)
+    fig.update_xaxes(title_text=xlabel, row=2, col=1)
+    fig.update_yaxes(title_text=ylabel, row=1, col=1)
+    fig.update_yaxes(title_text=slopelabel, row=2, col=1)
+    return finish(fig, height=560, title=f"Shaded: saturated, |f'(x)| < {c.slope:g}, almost no gradient flows back")
+
+
+# -- helpers --------------------------------------------------------------------------------------
+
+def _label(v, labels):
+    return f"{v}: {labels[v]}" if labels is not None and v < len(labels) else str(v)
+
+
+def _keep(indices, extra):
+    return sorted(set(indices) | {extra})
+
+
+def _shown_note(*parts):
+    """" (showing 48 of 70 outputs, ...)" for each (shown, total, what) that is cut; "" if none is."""
+    cut = [f"{shown} of {total} {what}" for shown, total, what in parts if shown < total]
+    return f" (showing {', '.join(cut)})" if cut else ""
+
+
+def _as_grid(t):
+    """A tensor as a 2D numpy grid: leading dims flattened into rows, the last dim as columns."""
+    a = as_numpy(t)
+    if a.ndim == 0:
+        return a.reshape(1, 1)
+    return a.reshape(-1, a.shape[-1]) if a.shape[-1] else a.reshape(1, 0)
+
+
+def _box(x0, x1, y0, y1, color, name):
+    return go.Scatter(x=[x0, x1, x1, x0, x0], y=[y0, y0, y1, y1, y0], mode="lines", name=name,
+                      line=dict(color=color, width=3), hoverinfo="skip")
+
+
+def _shade(rows, width, name):
+    """A grey overlay on whole rows of a heatmap drawn at positions 0..width-1."""
+    z = np.full((max(rows) + 1, width), np.nan)
+    z[rows] = 1.0
+    return go.Heatmap(z=z, colorscale=[[0, PADDING], [1, PADDING]], showscale=False, hoverinfo="skip",
+                      name=name, xgap=1, ygap=1)
+
+
+def _shade_cells(cells, name):
+    rows, cols = zip(*cells)
+    z = np.full((max(rows) + 1, max(cols) + 1), np.nan)
+    z[list(rows), list(cols)] = 1.0
+    return go.Heatmap(z=z, colorscale=[[0, PADDING], [1, PADDING]], showscale=False, hoverinfo="skip",
+                      name=name, xgap=1, ygap=1)
+
+
+def _matrix_axes(fig, row, col, xs, ys, ytext=None, show_x=True):
+    """Row 0 at the top; ticks at (up to about 16 of) the shown positions, labelled with real indices."""
+    xt = _ticks(len(xs))
+    fig.update_xaxes(showgrid=False, zeroline=False, showticklabels=show_x, row=row, col=col,
+                     tickvals=xt, ticktext=[str(xs[k]) for k in xt])
+    labels = ytext if ytext is not None else [str(v) for v in ys]
+    yt = list(range(len(ys))) if ytext is not None else _ticks(len(ys))
+    fig.update_yaxes(autorange="reversed", showgrid=False, zeroline=False, row=row, col=col,
+                     tickvals=yt, ticktext=[labels[k] for k in yt])
+
+
+def _ticks(n, most=16):
+    return list(range(0, n, max(1, -(-n // most))))
