@@ -14,6 +14,8 @@ st.set_page_config(page_title="Layer Lab", page_icon="🧪", layout="wide")
 PAGES = [
     st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
     st.Page("pages/convolution.py", title="Convolution", icon=":material/grid_on:", url_path="convolution"),
+    st.Page("pages/digits_cnn.py", title="Digits CNN", icon=":material/draw:", url_path="digits_cnn"),
+    st.Page("pages/minilm_attention.py", title="Transformer heads", icon=":material/hub:", url_path="minilm_attention"),
 ]
 
 page = st.navigation(PAGES)
