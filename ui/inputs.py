@@ -3,10 +3,11 @@ import streamlit as st
 import torch
 
 from explorer import ExplorerError
+from explorer.examples.csv_upload import MAX_ROWS, csv_columns
 from explorer.examples.images import load_image
 from explorer.examples.parse import format_grid, parse_channels, parse_grid
 
-from .state import BIND, key
+from .state import BIND, keep_option, key
 
 SOURCES = ("preset", "random", "typed", "image")
 
@@ -85,3 +86,17 @@ def kernel_input(page, *, dims, k, presets, preset_fn, default):
 def as_batch(x, dtype=torch.float32):
     """(C, ...) -> (1, C, ...) in the page's dtype."""
     return x.to(dtype).unsqueeze(0)
+
+
+def csv_column_input(page, label="CSV file with a header row"):
+    """An uploader and a column picker: returns the chosen numeric column as a float64 tensor (T,),
+    or None until a file is uploaded. Raises ExplorerError (shown by the page) for unusable files."""
+    up = st.file_uploader(label, type=["csv", "txt"], key=key(page, "csv"),
+                          help=f"At most {MAX_ROWS} rows; every cell of the chosen column must be a number.")
+    if up is None:
+        return None
+    columns = csv_columns(up.getvalue())
+    names = list(columns)
+    keep_option(key(page, "csvcol"), names)
+    name = st.selectbox("Column", names, key=key(page, "csvcol"), help="Only columns of numbers are offered.")
+    return columns[name]
