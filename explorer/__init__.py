@@ -4,7 +4,14 @@ Every public `trace_*` function takes a real module and its input and returns a 
 `output` (the module's own forward), `manual` (our step-by-step recomputation) and
 `max_abs_error`. Nothing here imports Streamlit.
 """
+from .attention import AdditiveAttention, trace_attention
+from .basic import trace_activation, trace_dropout, trace_embedding, trace_linear
 from .conv import trace_conv
 from .errors import ExplorerError
+from .normalization import trace_norm
+from .pooling import trace_pool, trace_upsample
+from .recurrent import trace_recurrent
 
-__all__ = ["ExplorerError", "trace_conv"]
+__all__ = ["ExplorerError", "AdditiveAttention", "trace_activation", "trace_attention", "trace_conv",
+           "trace_dropout", "trace_embedding", "trace_linear", "trace_norm", "trace_pool",
+           "trace_recurrent", "trace_upsample"]
