@@ -86,7 +86,8 @@ def trace_activation(module, x, *, span=None, points=POINTS, slope=SLOPE, swept=
     name, formula, derivative_formula, fn = _recipe(module)
     in_place = getattr(module, "inplace", False)
     output = no_grad_forward(module, x.clone() if in_place else x)
-    manual = fn(x)
+    with torch.no_grad():
+        manual = fn(x)
     if softmax:
         derivative = _softmax_diagonal(module, x, dim)
         lo, hi = _check_span(span) if span is not None else _softmax_span(x, dim, swept)
@@ -119,6 +120,52 @@ def apply_temperature(x, temperature):
         raise ExplorerError(f"The temperature must be a positive number; got {temperature!r}. "
                             "Below 1 sharpens the softmax, above 1 flattens it.")
     return x / temperature
+
+
+MAX_TEMPERATURES = 1_001
+
+
+@dataclass(frozen=True)
+class TemperatureSweep:
+    """softmax(x / T) over a range of temperatures T, from the module itself."""
+    x: torch.Tensor              # (n,) the scores before any temperature
+    temperatures: torch.Tensor   # (P,) increasing
+    probs: torch.Tensor          # (P, n): row t is module(x / temperatures[t]); each row sums to 1
+
+
+def temperature_sweep(module, x, temperatures=None):
+    """Run a Softmax on x / T for many T: how the temperature moves every share.
+
+    T -> 0 puts all the weight on the largest score, T -> infinity gives 1/n each.
+
+    Args:
+        module: nn.Softmax with dim set (0 or -1: x is one vector of scores).
+        x: float tensor (n,), n >= 1.
+        temperatures: positive finite numbers, increasing (at most 1001); by default 81 values
+            spread evenly on a log scale from 0.05 to 20.
+
+    Returns:
+        TemperatureSweep with probs (P, n).
+
+    >>> s = temperature_sweep(nn.Softmax(dim=-1), torch.tensor([0.0, 0.0]), torch.tensor([1.0, 2.0]))
+    >>> s.probs.tolist()
+    [[0.5, 0.5], [0.5, 0.5]]
+    """
+    require_module(module, (nn.Softmax,), "temperature_sweep")
+    require_tensor(x)
+    if x.dim() != 1 or not x.numel():
+        raise ExplorerError(f"The temperature sweep takes one vector of scores (n,); got shape {tuple(x.shape)}.")
+    _softmax_dim(module, x)
+    if temperatures is None:
+        temperatures = torch.logspace(math.log10(0.05), math.log10(20), 81, dtype=x.dtype)   # (P,)
+    require_tensor(temperatures, "temperatures")
+    t = temperatures.to(x.dtype).flatten()                                   # (P,)
+    if not 1 <= t.numel() <= MAX_TEMPERATURES or not bool((t > 0).all()) or not bool((t[1:] > t[:-1]).all()):
+        raise ExplorerError(f"The temperatures must be 1 to {MAX_TEMPERATURES} positive numbers in increasing "
+                            "order.")
+    with torch.no_grad():
+        probs = torch.func.vmap(module)(x[None, :] / t[:, None])            # (P, n)
+    return TemperatureSweep(x=x.detach(), temperatures=t, probs=probs)
 
 
 # -- the formulas ---------------------------------------------------------------------------------

@@ -15,7 +15,8 @@ from typing import Optional
 import torch
 from torch import nn
 
-from .activations import ActivationTrace, Curve, apply_temperature, trace_activation
+from .activations import (ActivationTrace, Curve, TemperatureSweep, apply_temperature, temperature_sweep,
+                          trace_activation)
 from .dropout import DropoutMean, DropoutTrace, dropout_expectation, trace_dropout
 from .errors import ExplorerError
 from .validate import max_abs_error, no_grad_forward, require_dtype_match, require_module, require_tensor
@@ -87,9 +88,9 @@ class LinearTrace:
         if not 0 <= j < self.out_features:
             raise ExplorerError(f"Output feature {j} is out of range: the layer has {self.out_features} "
                                 f"output(s) (0 to {self.out_features - 1}).")
-        x = self.x.reshape(self.rows, -1)[n]                                  # (in,)
+        x = self.x.detach().reshape(self.rows, -1)[n]                         # (in,)
         if self.bilinear:
-            x2 = self.x2.reshape(self.rows, -1)[n]                            # (in2,)
+            x2 = self.x2.detach().reshape(self.rows, -1)[n]                   # (in2,)
             products = x[:, None] * self.weight[j] * x2[None, :]             # (in1, in2)
             xs, x2s, a, p = x.tolist(), x2.tolist(), self.weight[j].tolist(), products.tolist()
             terms = [Term((i, k), xs[i], a[i][k], x2s[k], p[i][k]) for i in range(len(xs)) for k in range(len(x2s))]
@@ -142,12 +143,13 @@ def trace_linear(module, x, x2=None):
     weight = module.weight.detach().clone()
     bias = None if module.bias is None else module.bias.detach().clone()
     # every dot product at once: for each row and j, the sum over i (and k) of the products dot() lists
-    if bilinear:
-        manual = torch.einsum("...i,oik,...k->...o", x, weight, x2)          # (*, out)
-    else:
-        manual = torch.einsum("...i,oi->...o", x, weight)                     # (*, out)
-    if bias is not None:
-        manual = manual + bias                                                # (*, out)
+    with torch.no_grad():
+        if bilinear:
+            manual = torch.einsum("...i,oik,...k->...o", x, weight, x2)      # (*, out)
+        else:
+            manual = torch.einsum("...i,oi->...o", x, weight)                 # (*, out)
+        if bias is not None:
+            manual = manual + bias                                            # (*, out)
     return LinearTrace(module=module, x=x, x2=x2, output=output, manual=manual,
                        max_abs_error=max_abs_error(output, manual), weight=weight, bias=bias)
 
@@ -171,6 +173,7 @@ class EmbeddingTrace:
     manual: torch.Tensor                # row indices[...] of our (renormalized) table, (*, D)
     max_abs_error: float
     table: torch.Tensor                 # a copy of the weight as the lookup read it (after any renorm), (V, D)
+    table_before: torch.Tensor          # a copy of the weight before the forward, (V, D); equals table without max_norm
     padding_idx: Optional[int]          # non-negative; that row gets no gradient, so it stays as built (zeros)
     looked_up: torch.Tensor             # (U,) the distinct ids in indices, sorted
     max_norm: Optional[float]
@@ -243,6 +246,7 @@ def trace_embedding(module, indices):
     renorm = module.max_norm is not None
     rows_before = norms_before = scale = rows_after = norms_after = None
     ours = weight.detach()
+    table_before = ours.clone()                                               # (V, D)
     if renorm:
         rows_before = weight.detach()[looked_up].clone()                      # (U, D)
         norms_before = torch.linalg.vector_norm(rows_before, ord=module.norm_type, dim=1)  # (U,)
@@ -262,7 +266,7 @@ def trace_embedding(module, indices):
         renorm_error = max_abs_error(rows_after, ours[looked_up])
     return EmbeddingTrace(
         module=module, indices=idx, output=output, manual=manual, max_abs_error=max_abs_error(output, manual),
-        table=table, padding_idx=module.padding_idx, looked_up=looked_up, max_norm=module.max_norm,
+        table=table, table_before=table_before, padding_idx=module.padding_idx, looked_up=looked_up, max_norm=module.max_norm,
         norm_type=float(module.norm_type), rows_before=rows_before, norms_before=norms_before, scale=scale,
         rows_after=rows_after, norms_after=norms_after, renorm_error=renorm_error)
 
@@ -284,5 +288,5 @@ def _check_indices(indices, num_embeddings):
 
 
 __all__ = ["trace_linear", "trace_embedding", "trace_dropout", "trace_activation", "dropout_expectation",
-           "apply_temperature", "LinearTrace", "Dot", "Term", "EmbeddingTrace", "DropoutTrace", "DropoutMean",
+           "apply_temperature", "temperature_sweep", "TemperatureSweep", "LinearTrace", "Dot", "Term", "EmbeddingTrace", "DropoutTrace", "DropoutMean",
            "ActivationTrace", "Curve", "RENORM_EPS"]

@@ -78,14 +78,15 @@ def trace_dropout(module, x, seed=0):
         mask = torch.ones_like(x, dtype=torch.bool)
         return DropoutTrace(module=module, x=x, training=False, p=p, seed=seed, mask=mask, scale=1.0,
                             output=output, manual=x.clone(), max_abs_error=max_abs_error(output, x))
-    noise = _draw_mask(x, p, torch.Generator().manual_seed(seed))           # like x: 1 kept, 0 dropped
-    mask = noise.bool()
-    if p == 1:
-        # torch draws nothing and returns x * 0 when every value is dropped
-        output, scale = x * 0, 0.0
-    else:
-        output, scale = x * noise.div_(1 - p), 1 / (1 - p)                  # torch's own order of operations
-    manual = torch.where(mask, x / (1 - p), torch.zeros_like(x))            # p = 1: nothing kept, no x / 0 used
+    with torch.no_grad():
+        noise = _draw_mask(x, p, torch.Generator().manual_seed(seed))       # like x: 1 kept, 0 dropped
+        mask = noise.bool()
+        if p == 1:
+            # torch draws nothing and returns x * 0 when every value is dropped
+            output, scale = x * 0, 0.0
+        else:
+            output, scale = x * noise.div_(1 - p), 1 / (1 - p)              # torch's own order of operations
+        manual = torch.where(mask, x / (1 - p), torch.zeros_like(x))        # p = 1: nothing kept, no x / 0 used
     return DropoutTrace(module=module, x=x, training=True, p=p, seed=seed, mask=mask, scale=scale,
                         output=output, manual=manual, max_abs_error=max_abs_error(output, manual))
 
@@ -96,6 +97,7 @@ class DropoutMean:
     x: torch.Tensor              # the input
     p: float
     seed: int                    # sample 0 uses the mask trace_dropout(module, x, seed) draws
+    masks: torch.Tensor          # (K, *x.shape) bool: sample k's mask, True = kept
     running_mean: torch.Tensor   # (K, *x.shape): mean of the first k + 1 outputs
     gap: torch.Tensor            # (K,): max_i |running_mean_k[i] - x[i]|
     std_error: torch.Tensor      # (K,): max_i |x_i| * sqrt(p / ((1 - p) * (k + 1))), one standard error of the mean
@@ -103,6 +105,16 @@ class DropoutMean:
     @property
     def samples(self):
         return self.running_mean.shape[0]
+
+    def sample(self, k):
+        """Output k (0-based) of the K drawn, x * mask_k / (1 - p), with torch's arithmetic.
+
+        Sample 0 is exactly trace_dropout(module, x, seed).output.
+        """
+        if isinstance(k, bool) or not isinstance(k, numbers.Integral) or not 0 <= k < self.samples:
+            raise ExplorerError(f"Sample {k!r} is out of range: {self.samples} sample(s) were drawn "
+                                f"(0 to {self.samples - 1}).")
+        return self.x * self.masks[k].to(self.x.dtype).div_(1 - self.p)                    # like x
 
 
 def dropout_expectation(module, x, samples=200, seed=0):
@@ -137,13 +149,15 @@ def dropout_expectation(module, x, samples=200, seed=0):
         raise ExplorerError(f"{samples} samples of {x.numel()} values is too many to keep; "
                             f"use fewer samples or a smaller input (at most {MAX_SAMPLED_VALUES:,} values).")
     g = torch.Generator().manual_seed(_check_seed(seed))
-    outputs = torch.stack([x * _draw_mask(x, p, g).div_(1 - p) for _ in range(samples)])  # (K, *x.shape)
+    x = x.detach()
+    noise = torch.stack([_draw_mask(x, p, g) for _ in range(samples)])                      # (K, *x.shape)
+    outputs = x * noise.div(1 - p)                                                           # (K, *x.shape)
     counts = torch.arange(1, samples + 1, dtype=x.dtype).view(-1, *([1] * x.dim()))         # (K, 1, ...)
     running = outputs.cumsum(0) / counts                                                     # (K, *x.shape)
     gap = (running - x).abs().reshape(samples, -1).amax(1) if x.numel() else torch.zeros(samples, dtype=x.dtype)
     biggest = float(x.abs().max()) if x.numel() else 0.0
     std_error = biggest * torch.sqrt(p / ((1 - p) * counts.flatten()))                      # (K,)
-    return DropoutMean(x=x, p=p, seed=seed, running_mean=running, gap=gap, std_error=std_error)
+    return DropoutMean(x=x, p=p, seed=seed, masks=noise.bool(), running_mean=running, gap=gap, std_error=std_error)
 
 
 def _draw_mask(x, p, g):

@@ -58,10 +58,11 @@ def parse_ids(text, num_embeddings, *, vocab=None):
     return torch.tensor(ids, dtype=torch.long)
 
 
-def random_values(shape, seed, dtype=torch.float64):
-    """Seeded standard-normal values, rounded to 2 decimals so the math panel stays readable."""
+def random_values(shape, seed, dtype=torch.float64, scale=1.0):
+    """Seeded normal values with standard deviation `scale`, rounded to 2 decimals so the math
+    panel stays readable."""
     g = torch.Generator().manual_seed(int(seed))
-    return torch.round(torch.randn(shape, generator=g, dtype=dtype) * 100) / 100
+    return torch.round(torch.randn(shape, generator=g, dtype=dtype) * scale * 100) / 100
 
 
 # -- seeded layers --------------------------------------------------------------------------------

@@ -8,13 +8,14 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from ..errors import ExplorerError
-from .theme import (ACCENT, HIGHLIGHT, PADDING, as_numpy, evenly_spaced, finish, heatmap,
+from .theme import (ACCENT, HIGHLIGHT, PADDING, add_player, as_numpy, evenly_spaced, finish, heatmap,
                     outline_trace, symmetric_range)
 
 MAX_SIDE = 48          # rows or columns of a matrix drawn in full; beyond, evenly spaced ones
 MAX_MARKERS = 200      # input values placed on an activation curve
 MAX_LINES = 8          # entries followed in the running-mean figure
 MAX_STEPS = 600        # points per running-mean line
+MAX_FRAMES = 60        # animation frames of the dropout samples player
 STRIP = 16             # a vector drawn as a strip of cells gets numbers up to this many cells
 KEPT_COLORS = [[0, "#d9d9d9"], [1, ACCENT]]   # mask: grey dropped, green kept
 
@@ -27,7 +28,7 @@ def linear_figure(trace, n=0, j=0, max_side=MAX_SIDE):
     and the grid of products x1_i·A[j, i, k]·x2_k.
     """
     d = trace.dot(n, j)
-    title = (f"y[{n}, {j}] = Σ products + b = {sum(t.product for t in d.terms):.4g} + {d.bias:.4g} "
+    title = (f"{_y(trace, n, j)} = Σ products + b = {sum(t.product for t in d.terms):.4g} + {d.bias:.4g} "
              f"= {d.total:.4g}   (module: {float(trace.output.reshape(trace.rows, -1)[n, j]):.4g})")
     if trace.bilinear:
         return _bilinear_figure(trace, n, j, d, max_side, title)
@@ -54,7 +55,8 @@ def linear_figure(trace, n=0, j=0, max_side=MAX_SIDE):
     xlo, xhi = symmetric_range(x)
     fig.add_trace(heatmap(x[cols][None, :], zmin=xlo, zmax=xhi, name="input", text=len(cols) <= STRIP), 2, 1)
     fig.add_trace(go.Bar(x=list(range(len(cols))), y=products, name="products",
-                         marker_color=np.where(products >= 0, "#d62728", "#1f77b4"),
+                         texttemplate="%{y:.3g}" if len(cols) <= STRIP else None, textposition="outside",
+                         cliponaxis=False, marker_color=np.where(products >= 0, "#d62728", "#1f77b4"),
                          hovertemplate="x_%{customdata} · W[" + str(j) + ", %{customdata}] = %{y:.6g}<extra></extra>",
                          customdata=cols), 3, 1)
     _matrix_axes(fig, 1, 1, cols, rows, show_x=False)
@@ -63,6 +65,56 @@ def linear_figure(trace, n=0, j=0, max_side=MAX_SIDE):
     xt = _ticks(len(cols))
     fig.update_xaxes(tickvals=xt, ticktext=[str(cols[k]) for k in xt], title_text="input i", row=3, col=1)
     return finish(fig, height=min(760, 460 + 6 * len(rows)), title=title)
+
+
+def linear_stepper(trace, n=0, j=0, max_side=MAX_SIDE):
+    """linear_figure with a player: each frame makes another output y[n, j] the selected one.
+
+    Linear: the outlined weight row, the outlined output and the products move. Bilinear: A_j and
+    its grid of products change. The slider starts at j; stepping runs in the browser.
+    """
+    fig = linear_figure(trace, n, j, max_side)
+    names = [d.name for d in fig.data]
+    if trace.bilinear:
+        ids = [names.index("weights"), names.index("products")]
+        a_rows = evenly_spaced(trace.weight.shape[1], max_side)
+        a_cols = evenly_spaced(trace.weight.shape[2], max_side)
+        outputs = evenly_spaced(trace.out_features, max_side)
+        outputs = _keep(outputs, j)
+    else:
+        ids = [names.index("selected row"), names.index("selected output"), names.index("products")]
+        outputs = _keep(evenly_spaced(trace.out_features, max_side), j)
+        cols = evenly_spaced(trace.weight.shape[1], max_side)
+    frames, labels = [], []
+    for r, jj in enumerate(outputs):
+        d = trace.dot(n, jj)
+        module_value = float(trace.output.reshape(trace.rows, -1)[n, jj])
+        title = (f"{_y(trace, n, jj)} = Σ products + b = {sum(t.product for t in d.terms):.4g} + {d.bias:.4g} "
+                 f"= {d.total:.4g}   (module: {module_value:.4g})")
+        if trace.bilinear:
+            a = as_numpy(trace.weight[jj])[np.ix_(a_rows, a_cols)]
+            p = np.array([t.product for t in d.terms]).reshape(trace.weight.shape[1:])[np.ix_(a_rows, a_cols)]
+            plo, phi = symmetric_range(p)
+            data = [dict(type="heatmap", z=a.tolist()), dict(type="heatmap", z=p.tolist(), zmin=plo, zmax=phi)]
+        else:
+            products = np.array([d.terms[i].product for i in cols])
+            box = [r - 0.5, r - 0.5, r + 0.5, r + 0.5, r - 0.5]
+            data = [dict(type="scatter", y=box), dict(type="scatter", y=box),
+                    dict(type="bar", y=products.tolist(),
+                         marker=dict(color=np.where(products >= 0, "#d62728", "#1f77b4").tolist()),
+                         hovertemplate="x_%{customdata} · W[" + str(jj) + ", %{customdata}] = %{y:.6g}<extra></extra>")]
+        frames.append(dict(name=str(jj), traces=ids, data=data, layout=dict(title=dict(text=title))))
+        labels.append(str(jj))
+    if trace.bilinear:
+        fig.layout.annotations[3].text = fig.layout.annotations[3].text.replace(f"A[{j}]", "A[j]", 1)
+        fig.layout.annotations[4].text = "products x1_i · A[j, i, k] · x2_k"
+    else:
+        fig.layout.annotations[0].text = fig.layout.annotations[0].text.replace(f"row {j} outlined", "row j outlined")
+        fig.layout.annotations[3].text = "products x_i · W[j, i]"
+    fig = add_player(fig, frames, labels, prefix="output j = ")
+    fig.layout.sliders[0].active = outputs.index(j)
+    fig.update_layout(margin=dict(b=90))
+    return fig
 
 
 def _bilinear_figure(trace, n, j, d, max_side, title):
@@ -83,7 +135,7 @@ def _bilinear_figure(trace, n, j, d, max_side, title):
     x1lo, x1hi = symmetric_range(x1)
     fig.add_trace(heatmap(x1[rows][:, None], zmin=x1lo, zmax=x1hi, name="input 1", text=len(rows) <= STRIP), 2, 1)
     _matrix_axes(fig, 2, 1, [n], rows, show_x=False)
-    lo, hi = symmetric_range(a)
+    lo, hi = symmetric_range(as_numpy(trace.weight))
     fig.add_trace(heatmap(a[np.ix_(rows, cols)], zmin=lo, zmax=hi, name="weights"), 2, 2)
     plo, phi = symmetric_range(products)
     fig.add_trace(heatmap(products[np.ix_(rows, cols)], zmin=plo, zmax=phi, name="products"), 2, 3)
@@ -177,10 +229,14 @@ def dropout_figure(trace, max_side=MAX_SIDE):
     else:
         panels = [("input x", heatmap(x, zmin=lo, zmax=hi, name="input")),
                   ("eval mode: output = x (no mask, no scaling)", heatmap(out, zmin=lo, zmax=hi, name="eval output"))]
-    fig = make_subplots(rows=len(panels), cols=1, subplot_titles=[t for t, _ in panels], vertical_spacing=0.12)
+    if trace.training and panels[1][1].texttemplate:
+        panels[1][1].texttemplate = "%{z:.0f}"
+    fig = make_subplots(rows=len(panels), cols=1, subplot_titles=[t for t, _ in panels], vertical_spacing=0.1)
     for r, (_, h) in enumerate(panels, 1):
         fig.add_trace(h, r, 1)
-        _matrix_axes(fig, r, 1, cols, rows)
+        _matrix_axes(fig, r, 1, cols, rows, show_x=r == len(panels))
+        if len(rows) == 1:
+            fig.update_yaxes(showticklabels=False, row=r, col=1)
     if trace.training and not mask.all():
         dropped = [(r, c) for r, c in zip(*np.nonzero(mask == 0))]
         fig.add_trace(_shade_cells(dropped, "dropped"), 3, 1)
@@ -208,10 +264,16 @@ def dropout_mean_figure(mean, max_lines=MAX_LINES):
                              line=dict(color=HIGHLIGHT)), 2, 1)
     fig.add_trace(go.Scatter(x=k, y=as_numpy(mean.std_error)[steps], mode="lines", name="standard error",
                              line=dict(color="#7f7f7f", dash="dot")), 2, 1)
-    fig.update_xaxes(type="log")
+    fig.update_xaxes(type="log", **_log_ticks(1, mean.samples))
     fig.update_xaxes(title_text="samples k", row=2, col=1)
-    fig.update_yaxes(type="log", row=2, col=1)
-    return finish(fig, height=560, title="E[dropout(x)] = x: the average of many masks")
+    gaps = as_numpy(mean.gap)[steps]
+    positive = gaps[gaps > 0]
+    lo = min(float(positive.min()) if positive.size else 1.0, float(as_numpy(mean.std_error)[-1]))
+    hi = max(float(gaps.max()), float(as_numpy(mean.std_error)[0]))
+    fig.update_yaxes(type="log", row=2, col=1, **_log_ticks(lo, hi))
+    finish(fig, height=560, title="E[dropout(x)] = x: the average of many masks")
+    fig.update_layout(showlegend=True, legend=dict(orientation="h", y=-0.18))
+    return fig
 
 
 def activation_figure(trace, max_markers=MAX_MARKERS):
@@ -252,10 +314,132 @@ def activation_figure(trace, max_markers=MAX_MARKERS):
     return finish(fig, height=560, title=f"Shaded: saturated, |f'(x)| < {c.slope:g}, almost no gradient flows back")
 
 
+def gradient_figure(trace, labels=None, max_rows=MAX_SIDE):
+    """Which rows of the table a backward pass moves: d(sum of output)/d(weight) per row.
+
+    A looked-up row gets (how often it was looked up) in every entry; the padding row gets 0
+    even when padding tokens are looked up, so training never moves it off its zeros.
+    """
+    grad = as_numpy(trace.row_gradient())                                    # (V, D)
+    pad = trace.padding_idx
+    looked = [int(v) for v in trace.looked_up]
+    rows = sorted(set(looked + ([pad] if pad is not None else [])))[:max_rows]
+    counts = {int(v): int((trace.indices == v).sum()) for v in rows}
+    names = [_label(v, labels) for v in rows]
+    fig = go.Figure([
+        go.Bar(x=names, y=[counts[v] for v in rows], name="times looked up", marker_color="#9e9e9e"),
+        go.Bar(x=names, y=grad[rows, 0], name="gradient", marker_color=[PADDING if v == pad else ACCENT for v in rows],
+               hovertemplate="%{x}: every entry of the row gets gradient %{y:g}<extra></extra>")])
+    fig.update_layout(barmode="group")
+    fig.update_xaxes(title_text="row (token id)", type="category")
+    fig.update_yaxes(title_text="count / gradient", dtick=1)
+    cut = f" (first {max_rows} of {len(looked)} rows)" if len(looked) > max_rows else ""
+    finish(fig, height=340, title="∂ sum(output) / ∂ row, after one backward pass" + cut)
+    fig.update_layout(showlegend=True, legend=dict(orientation="h", y=1.02, yanchor="bottom", x=0))
+    fig.update_layout(margin=dict(t=90))
+    return fig
+
+
+def dropout_samples_figure(mean, max_frames=MAX_FRAMES, max_values=MAX_SIDE):
+    """A player over the samples: sample k's output x · mask_k / (1 − p) on top, and below the
+    running mean of the first k outputs as bars next to x (dashes); the bars close in on the dashes."""
+    x = as_numpy(mean.x).ravel()
+    shown = evenly_spaced(len(x), max_values)
+    xs = x[shown]
+    steps = sorted(set((np.geomspace(1, mean.samples, min(max_frames, mean.samples)).round().astype(int) - 1).tolist()))
+    flat = as_numpy(mean.running_mean).reshape(mean.samples, -1)[:, shown]   # (K, shown)
+    sample = lambda k: as_numpy(mean.sample(k)).ravel()[shown]                # noqa: E731
+    lo, hi = symmetric_range(xs / (1 - mean.p))
+    cells = list(range(len(shown)))
+    note = _shown_note((len(shown), len(x), "values"))
+    fig = make_subplots(rows=2, cols=1, row_heights=[0.3, 0.7], vertical_spacing=0.16,
+                        subplot_titles=(f"one sample: x · mask / (1 − p), p = {mean.p:g} (0 = dropped){note}",
+                                        "running mean of the samples so far (bars) vs x (dashes)"))
+    fig.add_trace(heatmap(sample(0)[None, :], zmin=lo, zmax=hi, name="sample", text=len(shown) <= STRIP), 1, 1)
+    fig.add_trace(go.Bar(x=cells, y=flat[0], name="running mean", marker_color=HIGHLIGHT,
+                         hovertemplate="x[%{customdata}]: mean %{y:.4g}<extra></extra>", customdata=shown), 2, 1)
+    fig.add_trace(go.Scatter(x=cells, y=xs, mode="markers", name="x", hovertemplate="x = %{y:.4g}<extra></extra>",
+                             marker=dict(symbol="line-ew", size=34, line=dict(width=4, color="#444"))), 2, 1)
+    ymax = float(max(np.abs(flat).max(), np.abs(xs).max(), 1e-9)) * 1.1
+    fig.update_yaxes(range=[min(0.0, float(flat.min()) * 1.1), ymax if flat.max() > 0 or xs.max() > 0 else 0.1],
+                     title_text="value", row=2, col=1)
+    _matrix_axes(fig, 1, 1, shown, [0], show_x=False)
+    fig.update_yaxes(showticklabels=False, row=1, col=1)
+    xt = _ticks(len(shown))
+    fig.update_xaxes(tickvals=xt, ticktext=[str(shown[t]) for t in xt], title_text="entry i", row=2, col=1)
+    frames = [dict(name=str(k), traces=[0, 1],
+                   data=[dict(type="heatmap", z=[sample(k).tolist()]), dict(type="bar", y=flat[k].tolist())],
+                   layout=dict(title=dict(text=f"After {k + 1} sample(s): largest gap |mean − x| = "
+                                               f"{float(mean.gap[k]):.3g}")))
+              for k in steps]
+    finish(fig, height=480, title=frames[0]["layout"]["title"]["text"])
+    fig.update_layout(margin=dict(b=90))
+    return add_player(fig, frames, [str(k + 1) for k in steps], duration=250, prefix="samples: ")
+
+
+def temperature_figure(sweep, temperature=None, max_lines=MAX_LINES):
+    """softmax(x / T) for every entry as T varies (log scale); the chosen T marked.
+
+    Low T: the largest score takes nearly all; high T: every share tends to 1/n.
+    """
+    t = as_numpy(sweep.temperatures)
+    probs = as_numpy(sweep.probs)                                            # (P, n)
+    palette = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#17becf"]
+    fig = go.Figure()
+    x = as_numpy(sweep.x)
+    for c, i in enumerate(evenly_spaced(len(x), max_lines)):
+        fig.add_trace(go.Scatter(x=t, y=probs[:, i], mode="lines", name=f"s[{i}] (x = {x[i]:.3g})",
+                                 line=dict(color=palette[c % len(palette)], width=3),
+                                 hovertemplate=f"s[{i}]" + " at T = %{x:.3g}: %{y:.4f}<extra></extra>"))
+    fig.add_hline(y=1 / len(x), line_dash="dot", annotation_text=f"1/n = {1 / len(x):.3g}",
+                  annotation_position="bottom right")
+    if temperature is not None:
+        fig.add_vline(x=temperature, line_dash="dash", line_color=HIGHLIGHT, annotation_text=f"T = {temperature:g}")
+    fig.update_xaxes(type="log", title_text="temperature T")
+    fig.update_yaxes(range=[0, 1.02], title_text="softmax(x / T)_i")
+    finish(fig, height=380, title="Temperature: low T sharpens toward the largest score, high T flattens to 1/n")
+    fig.update_layout(showlegend=True)
+    return fig
+
+
+def preview():
+    """Four real activations over [−4, 4], ReLU's flat (saturated) half shaded: a home-page card."""
+    import torch
+    from torch import nn
+
+    from ..activations import trace_activation
+    x = torch.linspace(-4, 4, 9)
+    fig = go.Figure()
+    for module, color in ((nn.ReLU(), "#1f77b4"), (nn.GELU(), "#ff7f0e"), (nn.Sigmoid(), "#2ca02c"),
+                          (nn.Tanh(), "#9467bd")):
+        c = trace_activation(module, x, span=(-4, 4), points=81).curve
+        fig.add_trace(go.Scatter(x=as_numpy(c.x), y=as_numpy(c.y), mode="lines", line=dict(color=color, width=3),
+                                 name=type(module).__name__))
+    fig.add_vrect(x0=-4, x1=0, fillcolor=PADDING, line_width=0, layer="below")
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(visible=False)
+    return finish(fig, height=150).update_layout(margin=dict(l=0, r=0, t=0, b=0))
+
+
 # -- helpers --------------------------------------------------------------------------------------
+
+def _y(trace, n, j):
+    """How the page names output j of row n: y[j] for an unbatched input, y[n, j] for a batch."""
+    return f"y[{j}]" if trace.x.dim() == 1 else f"y[{n}, {j}]"
+
 
 def _label(v, labels):
     return f"{v}: {labels[v]}" if labels is not None and v < len(labels) else str(v)
+
+
+def _log_ticks(lo, hi):
+    """Tick positions 1, 2, 5 × 10^k between lo and hi, written out in full (plotly's own log ticks
+    label 0.2 and 20 both as a bare "2")."""
+    lo, hi = max(lo, 1e-12), max(hi, lo)
+    vals = [m * 10.0 ** e for e in range(int(np.floor(np.log10(lo))) - 1, int(np.ceil(np.log10(hi))) + 1)
+            for m in (1, 2, 5)]
+    vals = [v for v in vals if lo / 1.0001 <= v <= hi * 1.0001] or [lo]
+    return dict(tickvals=vals, ticktext=[f"{v:g}" for v in vals])
 
 
 def _keep(indices, extra):

@@ -10,8 +10,9 @@ from hypothesis import strategies as st
 from torch import nn
 
 from explorer import ExplorerError
-from explorer.basic import (apply_temperature, dropout_expectation, trace_activation, trace_dropout, trace_embedding,
-                            trace_linear)
+from explorer.activation_steps import worked
+from explorer.basic import (apply_temperature, dropout_expectation, temperature_sweep, trace_activation, trace_dropout,
+                            trace_embedding, trace_linear)
 from explorer.examples import basic as ex
 
 TOL = {torch.float32: 1e-5, torch.float64: 1e-10}
@@ -103,6 +104,17 @@ def test_bilinear_hand_example():
     assert [term.product for term in d.terms] == [3.0, 8.0, 18.0, 32.0] and d.total == 62.0
 
 
+def test_batched_linear_hand_example_and_no_graph():
+    # rows [1, 0] and [2, -1] through W = [[1, 2], [3, 4]], b = [1, -1]:
+    # row 0: [1 + 1, 3 - 1] = [2, 2];  row 1: [2 - 2 + 1, 6 - 4 - 1] = [1, 1]
+    m, _ = ex.linear_preset("hand example 2→2")
+    x = torch.tensor([[1.0, 0.0], [2.0, -1.0]], dtype=torch.float64, requires_grad=True)
+    t = trace_linear(m, x)
+    assert t.manual.tolist() == [[2.0, 2.0], [1.0, 1.0]] and t.output.tolist() == [[2.0, 2.0], [1.0, 1.0]]
+    assert t.rows == 2 and [term.product for term in t.dot(1, 1).terms] == [6.0, -4.0]
+    assert not t.output.requires_grad and not t.manual.requires_grad
+
+
 def test_linear_trace_leaves_the_module_alone():
     m = nn.Linear(3, 2)
     before = copy.deepcopy(m.state_dict())
@@ -178,6 +190,27 @@ def test_embedding_max_norm_hand_example():
     assert m.weight[1].tolist() == pytest.approx([0.6, 0.8], abs=1e-7)
 
 
+def test_embedding_max_norm_changes_the_table_like_torch_and_nothing_more():
+    # The trace runs the module's own forward once, so its in-place rescaling happens exactly as in
+    # torch (our choice: keep torch's behaviour, record before and after). A second lookup then
+    # starts from the rescaled rows, as it would in torch.
+    m = nn.Embedding(4, 2, max_norm=1.0).double()
+    with torch.no_grad():
+        m.weight.copy_(torch.tensor([[3.0, 4.0], [0.0, 2.0], [0.1, 0.1], [6.0, 8.0]]))
+    original = m.weight.detach().clone()
+    first = trace_embedding(m, torch.tensor([0, 2]))
+    assert torch.equal(first.table_before, original)
+    assert torch.equal(m.weight[[1, 3]].detach(), original[[1, 3]])            # rows not looked up: untouched
+    assert torch.equal(m.weight[2].detach(), original[2])                       # norm 0.14 <= 1: untouched
+    assert m.weight[0].tolist() == pytest.approx([0.6, 0.8], abs=1e-7)          # 5 -> 1
+    assert torch.equal(first.table, m.weight.detach())
+    after = m.weight.detach().clone()
+    first.row_gradient()                                                         # works on a copy
+    assert torch.equal(m.weight.detach(), after) and m.weight.grad is None
+    second = trace_embedding(m, torch.tensor([0]))
+    assert torch.equal(second.rows_before, first.rows_after[:1]) and not bool(second.renormalized.any())
+
+
 def test_embedding_padding_row_is_zero_and_gets_no_gradient():
     m = ex.seeded_embedding(len(ex.VOCAB), 4, padding_idx=ex.PAD_ID, seed=3)
     ids = ex.parse_ids(ex.SENTENCE, len(ex.VOCAB), vocab=ex.VOCAB)   # the cat sat on the mat <pad> <pad>
@@ -232,9 +265,11 @@ def test_seeded_dropout_is_the_module_op_with_that_mask(p, shape, dtype, seed):
     assert torch.equal(eval_trace.output, x) and bool(eval_trace.mask.all()) and eval_trace.scale == 1.0
 
 
-def test_seeded_mask_is_exactly_what_the_module_draws_from_the_same_generator_state():
+@pytest.mark.parametrize("dtype, shape", [(torch.float32, (1000,)), (torch.float64, (1000,)),
+                                          (torch.float64, (7, 13)), (torch.float32, (2, 3, 5))])
+def test_seeded_mask_is_exactly_what_the_module_draws_from_the_same_generator_state(dtype, shape):
     # Only this test process's global generator is used, and fork_rng restores it afterwards.
-    x = torch.randn(1000, generator=torch.Generator().manual_seed(0))
+    x = torch.randn(shape, generator=torch.Generator().manual_seed(0), dtype=dtype)
     for p, seed in [(0.5, 38), (0.3, 7), (0.9, 123)]:
         state = torch.Generator().manual_seed(seed).get_state()
         with torch.random.fork_rng(devices=[]):
@@ -273,6 +308,22 @@ def test_dropout_expectation_closes_in_on_x():
     assert bool(((m.running_mean[-1] - x).abs() <= 5 * x / math.sqrt(4000)).all())
     assert m.std_error[-1].item() == pytest.approx(5 / math.sqrt(4000))
     assert float(m.gap[-200:].mean()) < float(m.gap[:20].mean())
+
+
+def test_dropout_samples_are_the_masks_behind_the_running_mean():
+    x = torch.tensor([[1.0, -2.0, 3.0], [0.5, 4.0, -1.0]], dtype=torch.float64)
+    m = dropout_expectation(nn.Dropout(0.25), x, samples=300, seed=9)
+    assert m.masks.shape == (300, 2, 3) and m.masks.dtype == torch.bool
+    assert torch.equal(m.sample(0), trace_dropout(nn.Dropout(0.25), x, seed=9).output)
+    outputs = torch.stack([m.sample(k) for k in range(m.samples)])
+    assert torch.equal(outputs[m.masks], (x / 0.75).expand(300, 2, 3)[m.masks])      # kept: x / (1 - p)
+    assert bool((outputs[~m.masks] == 0).all())
+    assert torch.allclose(m.running_mean[-1], outputs.mean(0), atol=1e-12)
+    assert torch.allclose(m.running_mean[9], outputs[:10].mean(0), atol=1e-12)
+    # about 1 - p = 75% kept, within 5 standard errors over 1800 draws
+    assert abs(float(m.masks.double().mean()) - 0.75) < 5 * math.sqrt(0.75 * 0.25 / 1800)
+    with pytest.raises(ExplorerError, match="Sample 300 is out of range"):
+        m.sample(300)
 
 
 def test_dropout_edge_probabilities():
@@ -405,6 +456,32 @@ def test_softmax_curve_sweeps_one_entry_and_passes_through_it():
     assert t0.dim == 0 and torch.allclose(t0.output.sum(0), torch.ones(3, dtype=torch.float64))
 
 
+def test_temperature_sweep_hand_example():
+    # x = [0, ln 3]: at T = 1 the shares are 1 : 3 -> [0.25, 0.75]; at T = 0.5, x / T = [0, 2 ln 3],
+    # e^(2 ln 3) = 9 -> [0.1, 0.9]; at T = 2, x / T = [0, ln 3 / 2], e^(ln 3 / 2) = √3 -> [1, √3] / (1 + √3)
+    x = torch.tensor([0.0, math.log(3.0)], dtype=torch.float64)
+    s = temperature_sweep(nn.Softmax(dim=-1), x, torch.tensor([0.5, 1.0, 2.0], dtype=torch.float64))
+    r3 = math.sqrt(3)
+    assert s.probs.flatten().tolist() == pytest.approx([0.1, 0.9, 0.25, 0.75, 1 / (1 + r3), r3 / (1 + r3)], abs=1e-12)
+    default = temperature_sweep(nn.Softmax(dim=0), x.float())
+    assert default.probs.shape == (81, 2) and default.probs.dtype == torch.float32
+    assert default.temperatures[0].item() == pytest.approx(0.05) and default.temperatures[-1].item() == pytest.approx(20)
+    assert torch.allclose(default.probs.sum(1), torch.ones(81))
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda: temperature_sweep(nn.ReLU(), torch.ones(3)), "temperature_sweep takes one of Softmax"),
+    (lambda: temperature_sweep(nn.Softmax(dim=-1), torch.ones(2, 3)), "one vector of scores"),
+    (lambda: temperature_sweep(nn.Softmax(dim=-1), torch.ones(3), torch.tensor([1.0, 0.5])), "increasing"),
+    (lambda: temperature_sweep(nn.Softmax(dim=-1), torch.ones(3), torch.tensor([0.0, 1.0])), "positive"),
+    (lambda: temperature_sweep(nn.Softmax(), torch.ones(3)), "built without dim"),
+])
+def test_temperature_sweep_errors(call, message):
+    with pytest.raises(ExplorerError) as e:
+        call()
+    assert message in str(e.value)
+
+
 def test_temperature_sharpens_and_flattens():
     x = torch.tensor(ex.parse_values(ex.SOFTMAX_INPUT).tolist(), dtype=torch.float64)
     soft = nn.Softmax(dim=-1)
@@ -452,6 +529,56 @@ def test_activation_errors(call, message):
     with pytest.raises(ExplorerError) as e:
         call()
     assert message in str(e.value)
+
+
+# -- worked steps ---------------------------------------------------------------------------------
+
+@settings(max_examples=40, deadline=None)
+@given(st.sampled_from(range(len(ACTIVATIONS))), dtypes, seeds, st.sampled_from([1.0, 4.0, 30.0]), st.data())
+def test_worked_steps_end_at_the_module_value(k, dtype, seed, scale, data):
+    module, _ = ACTIVATIONS[k]
+    x = _randn((7,), seed, dtype, scale)
+    t = trace_activation(module, x)
+    i = data.draw(st.integers(0, 6))
+    w = worked(t, i)
+    assert w.x == float(x[i]) and w.steps[-1] == f"= {w.value:.4g}"
+    assert abs(w.value - float(t.output[i])) <= TOL[dtype] * max(1.0, abs(w.value))
+
+
+@pytest.mark.parametrize("module, x, i, line, value", [
+    # 1 / (1 + e^(-ln 3)) = 1 / (1 + 1/3) = 0.75
+    (nn.Sigmoid(), [math.log(3.0)], 0, "= 1 / (1 + 0.3333)", 0.75),
+    # 0.2 · (-2) = -0.4
+    (nn.LeakyReLU(0.2), [-2.0], 0, "x = -2 ≤ 0, so f(x) = 0.2·(-2)", -0.4),
+    # 2 (e^(ln 0.5) - 1) = 2 (0.5 - 1) = -1
+    (nn.ELU(2.0), [math.log(0.5)], 0, "= 2·(0.5 − 1)", -1.0),
+    # tanh(ln 2) = 1 - 2 / (e^(2 ln 2) + 1) = 1 - 2/5 = 0.6
+    (nn.Tanh(), [math.log(2.0)], 0, "= 1 − 2 / 5", 0.6),
+    # softplus(ln 3) = log(1 + 3) = log 4
+    (nn.Softplus(), [math.log(3.0)], 0, "= log(4) / 1", math.log(4.0)),
+    # beta x = 30 > 20: the input itself
+    (nn.Softplus(), [30.0], 0, "1·30 = 30 > 20, so f(x) = x", 30.0),
+    # softmax of [0, ln 3] at entry 1: max ln 3, e^0 / (e^(-ln 3) + e^0) = 1 / (1/3 + 1) = 0.75
+    (nn.Softmax(dim=-1), [0.0, math.log(3.0)], 1, "= 1 / (0.3333 + 1)", 0.75),
+    # GELU(0) = 0 · Φ(0) = 0
+    (nn.GELU(), [0.0], 0, "= ½·0·(1 + 0)", 0.0),
+])
+def test_worked_steps_hand_examples(module, x, i, line, value):
+    w = worked(trace_activation(module, torch.tensor(x, dtype=torch.float64)), i)
+    assert line in w.steps and w.value == pytest.approx(value, abs=1e-12)
+
+
+def test_worked_softmax_of_a_row_of_a_matrix():
+    # row 1 of [[9, 9], [0, ln 3]] along dim 1: the same 0.75 as above; row 0 does not enter
+    x = torch.tensor([[9.0, 9.0], [0.0, math.log(3.0)]], dtype=torch.float64)
+    w = worked(trace_activation(nn.Softmax(dim=1), x), (1, 1))
+    assert w.value == pytest.approx(0.75, abs=1e-12) and w.index == (1, 1)
+
+
+@pytest.mark.parametrize("index", [5, (0, 0), -1, (True,)])
+def test_worked_rejects_entries_outside_the_input(index):
+    with pytest.raises(ExplorerError, match="is not in the input"):
+        worked(trace_activation(nn.ReLU(), torch.ones(3)), index)
 
 
 # -- presets, seeded layers, typed values ---------------------------------------------------------

@@ -8,6 +8,7 @@ from explorer import ExplorerError
 from explorer.basic import dropout_expectation, trace_activation, trace_dropout, trace_embedding, trace_linear
 from explorer.examples import basic as ex
 from explorer.figures import basic as fb
+from plotly_data import array
 
 
 def _named(fig, name):
@@ -132,3 +133,79 @@ def test_softmax_figure_marks_only_the_swept_entry():
     markers = _named(fig, "inputs")
     assert list(markers.x) == [1.0] and list(markers.y) == pytest.approx([float(t.output[1])])
     assert "x[1]" in fig.layout.xaxis2.title.text
+
+
+def test_linear_stepper_frames_follow_each_output():
+    # hand example: W = [[1, 2], [3, 4]], b = [1, -1], x = [1, 1]: frame j outlines row j, bars W[j] * x
+    m, (x,) = ex.linear_preset("hand example 2→2")
+    fig = fb.linear_stepper(trace_linear(m, x), j=1)
+    assert [f.name for f in fig.frames] == ["0", "1"] and fig.layout.sliders[0].active == 1
+    bars = [next(d for d in f.data if d.type == "bar").y for f in fig.frames]
+    assert [list(b) for b in bars] == [[1.0, 2.0], [3.0, 4.0]]
+    boxes = [f.data[0].y for f in fig.frames]
+    assert [list(b)[:2] for b in boxes] == [[-0.5, -0.5], [0.5, 0.5]]
+    assert fig.frames[0].layout.title.text.startswith("y[0] = Σ products + b = 3 + 1 = 4")
+    assert fig.frames[1].layout.title.text.startswith("y[1] = Σ products + b = 7 + -1 = 6")
+
+
+def test_bilinear_stepper_frames_swap_the_slice_a_j():
+    m = ex.seeded_bilinear(2, 3, 3, seed=4)
+    x1, x2 = ex.random_values((2,), 1), ex.random_values((3,), 2)
+    fig = fb.linear_stepper(trace_linear(m, x1, x2))
+    assert len(fig.frames) == 3
+    for j, f in enumerate(fig.frames):
+        a, products = f.data
+        assert np.allclose(a.z, m.weight[j].detach().numpy())
+        assert np.allclose(products.z, (x1[:, None] * m.weight[j] * x2[None, :]).detach().numpy())
+
+
+def test_gradient_figure_gives_the_padding_row_nothing():
+    m = ex.seeded_embedding(len(ex.VOCAB), 4, padding_idx=ex.PAD_ID, seed=3)
+    t = trace_embedding(m, ex.parse_ids(ex.SENTENCE, len(ex.VOCAB), vocab=ex.VOCAB))
+    fig = fb.gradient_figure(t, labels=ex.VOCAB)
+    counts, grad = _named(fig, "times looked up"), _named(fig, "gradient")
+    assert list(counts.x) == ["0: <pad>", "1: the", "2: cat", "4: sat", "6: on", "8: mat"]
+    assert list(counts.y) == [2, 2, 1, 1, 1, 1]           # "the" and "<pad>" twice each
+    assert list(grad.y) == [0, 2, 1, 1, 1, 1]             # ... but the padding row gets no gradient
+
+
+def test_dropout_samples_player_shows_each_sample_and_the_mean_so_far():
+    x = torch.arange(1.0, 6.0, dtype=torch.float64)
+    mean = dropout_expectation(ex.dropout_layer(0.5), x, samples=200, seed=ex.NOTES_DROPOUT_SEED)
+    fig = fb.dropout_samples_figure(mean)
+    assert array(_named(fig, "sample").z).tolist() == [[2.0, 0.0, 0.0, 8.0, 0.0]]  # sample 0: the notes' mask
+    assert array(_named(fig, "x").y).tolist() == [1, 2, 3, 4, 5]
+    names = [int(f.name) for f in fig.frames]
+    assert names[0] == 0 and names[-1] == 199 and len(names) <= fb.MAX_FRAMES
+    for f in fig.frames:
+        k = int(f.name)
+        assert list(f.data[0].z[0]) == mean.sample(k).tolist()
+        assert list(f.data[1].y) == pytest.approx(mean.running_mean[k].tolist())
+    assert "After 200 sample(s)" in fig.frames[-1].layout.title.text
+
+
+def test_dropout_mean_figure_ticks_are_written_out():
+    mean = dropout_expectation(ex.dropout_layer(0.5), torch.arange(1.0, 4.0), samples=500, seed=1)
+    fig = fb.dropout_mean_figure(mean)
+    assert list(fig.layout.xaxis2.ticktext) == ["1", "2", "5", "10", "20", "50", "100", "200", "500"]
+    assert all(float(t) > 0 for t in fig.layout.yaxis2.ticktext)
+
+
+def test_temperature_figure_draws_the_sweep():
+    from explorer.basic import temperature_sweep
+    sweep = temperature_sweep(nn.Softmax(dim=-1), ex.parse_values(ex.SOFTMAX_INPUT))
+    fig = fb.temperature_figure(sweep, temperature=2.0)
+    lines = [d for d in fig.data if d.type == "scatter"]
+    assert len(lines) == 3
+    for i, line in enumerate(lines):
+        assert np.allclose(line.y, sweep.probs[:, i].numpy()) and np.allclose(line.x, sweep.temperatures.numpy())
+    assert [s.x0 for s in fig.layout.shapes if s.type == "line" and s.x0 == s.x1] == [2.0]
+    assert lines[0].y[0] > 0.99 and abs(lines[0].y[-1] - 1 / 3) < 0.05     # T = 0.05: one-hot; T = 20: about 1/3
+
+
+def test_preview_is_small_real_curves():
+    fig = fb.preview()
+    assert fig.layout.height == 150 and len(fig.data) == 4
+    relu = fig.data[0]
+    assert np.allclose(relu.y, np.maximum(relu.x, 0))
+    assert fig.layout.xaxis.visible is False and fig.layout.yaxis.visible is False
