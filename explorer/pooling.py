@@ -273,6 +273,51 @@ def output_size_formula(trace):
     return lines
 
 
+def edge_windows(trace):
+    """The windows ceil_mode keeps although they hang past the input and its padding, per spatial axis.
+
+    Returns [(axis name, [output indices])] for the axes that have any; their taps past the padding
+    are ignored by max, average and LP alike (an average divides only by the cells it really covers).
+    """
+    names = ["height", "width"] if trace.dims == 2 else ["length"]
+    found = []
+    for name, a in zip(names, trace.axes[2 - trace.dims:]):
+        hanging = (a.role == OUTSIDE).any(1).nonzero().flatten().tolist()                # (k,)
+        if hanging:
+            found.append((name, hanging))
+    return found
+
+
+@dataclass(frozen=True)
+class UnpoolCheck:
+    """The real nn.MaxUnpool run on a max pool's output and indices, beside the trace's own scatter."""
+    module: nn.Module      # MaxUnpool1d/2d with the pool's kernel_size, stride and padding
+    output: torch.Tensor   # module(values, indices, output_size=input size): like the input
+    manual: torch.Tensor   # trace.unpool(): every max put back at its flat index, zeros elsewhere
+    max_abs_error: float
+
+
+def max_unpool(trace):
+    """Run nn.MaxUnpool on what a MaxPool1d/2d returned, and compare it with putting the maxima back by hand.
+
+    Raises ExplorerError for other kinds, and when MaxUnpool cannot rebuild this input size (it only
+    knows kernel_size, stride and padding, not dilation, so it accepts sizes near (out−1)·stride − 2·padding
+    + kernel_size).
+    """
+    if not isinstance(trace.module, (nn.MaxPool1d, nn.MaxPool2d)):
+        raise ExplorerError("nn.MaxUnpool undoes MaxPool1d or MaxPool2d; this layer is "
+                            f"{type(trace.module).__name__}.")
+    k, s, p, _ = _settings(trace.module, trace.dims)
+    unpool = (nn.MaxUnpool1d if trace.dims == 1 else nn.MaxUnpool2d)(k, s, p)
+    try:
+        output = no_grad_forward(unpool, trace.output, trace.argmax, output_size=trace.x.shape[-trace.dims:])
+    except (RuntimeError, ValueError) as e:
+        raise ExplorerError(f"nn.MaxUnpool{trace.dims}d cannot rebuild an input of size "
+                            f"{tuple(trace.x.shape[-trace.dims:])} from this output: {e}") from None
+    manual = trace.unpool()
+    return UnpoolCheck(unpool, output, manual, _error(output, manual))
+
+
 def _out_length(size, kernel, stride, padding, dilation, ceil_mode):
     """(output length, whether ceil_mode dropped a last window that would start past the padding)."""
     out = (size + 2 * padding - dilation * (kernel - 1) - 1 + (stride - 1 if ceil_mode else 0)) // stride + 1
@@ -438,6 +483,16 @@ class Sources:
     neighbours: tuple      # Neighbour per combination of taps, row-major
     total: float           # sum of the products; equals the module's output here
 
+    def per_cell(self):
+        """The neighbours with taps that the border clamps onto the same input cell added up: one
+        Neighbour per distinct cell, in the order first read; their weights still sum to 1."""
+        merged = {}
+        for nb in self.neighbours:
+            seen = merged.get(nb.input_index)
+            merged[nb.input_index] = nb if seen is None else Neighbour(
+                nb.input_index, nb.value, seen.weight + nb.weight, seen.product + nb.product)
+        return tuple(merged.values())
+
 
 @dataclass(frozen=True)
 class UpsampleTrace:
@@ -569,8 +624,10 @@ def source_formula(trace):
             rule = f"src = (i + 0.5)·{s} − 0.5, read the nearest cell ⌊src + 0.5⌋"
         elif trace.align_corners:
             rule = f"src = i·{s} with {s} = ({a.size} − 1)/({a.out} − 1)"
+        elif trace.mode == "bicubic":
+            rule = f"src = (i + 0.5)·{s} − 0.5; taps past the border repeat the edge cell"
         else:
-            rule = f"src = (i + 0.5)·{s} − 0.5"
+            rule = f"src = (i + 0.5)·{s} − 0.5, raised to 0 where it falls left of the first pixel centre"
         lines.append(f"{name}: {rule}")
     return lines
 

@@ -5,9 +5,13 @@ import numpy as np
 import torch
 from torch import nn
 
+from ..conv import trace_conv
+from ..conv_config import ConvConfig, build_conv
+from ..errors import ExplorerError
 from ..pooling import trace_pool, trace_upsample
 from . import Mistake
 from .conv import input_preset as conv_preset
+from .conv import kernel_preset, random_input  # noqa: F401  (random_input: the page's seeded random input)
 
 NOTES_4X4 = [[1.0, 3.0, 2.0, 4.0], [5.0, 2.0, 6.0, 8.0], [3.0, 1.0, 0.0, 7.0], [4.0, 2.0, 1.0, 9.0]]
 NOTES_2X2 = [[1.0, 2.0], [3.0, 4.0]]
@@ -44,17 +48,53 @@ def input_preset(name, channels=1):
     return torch.tensor(np.stack([turn(base, c) for c in range(channels)]), dtype=torch.float64)
 
 
-def comparison_modules(channels=1, seed=0):
-    """Three ways to halve an image: max pool, average pool and a stride-2 convolution (seeded weights).
+CONV_KERNELS = ("random (seeded)", "all ¼ (an average)", "edge (Sobel x)")
 
-    Returns {label: module}; every module maps (N, channels, H, W) to (N, channels, H/2, W/2).
+
+@dataclass(frozen=True)
+class Compared:
+    """One way of halving the input, for the comparison view.
+
+    label: short name with the layer's settings
+    trace: the PoolTrace or ConvTrace of the layer on the input
+    parameters: how many learnable numbers the layer has
     """
-    conv = nn.Conv2d(channels, channels, 2, stride=2)
-    g = torch.Generator().manual_seed(int(seed))
-    with torch.no_grad():
-        for p in conv.parameters():
-            p.copy_(torch.randn(p.shape, generator=g) * 0.5)
-    return {"MaxPool2d(2)": nn.MaxPool2d(2), "AvgPool2d(2)": nn.AvgPool2d(2), "Conv2d(k=2, stride=2)": conv}
+    label: str
+    trace: object
+    parameters: int
+
+
+def comparison(x, conv_kernel=CONV_KERNELS[0], seed=0):
+    """Three ways to halve an image: MaxPool2d(2), AvgPool2d(2) and a stride-2 Conv2d with 2×2 kernels.
+
+    The convolution is depthwise (groups = channels), so like pooling it treats each channel on its
+    own; with every weight ¼ and no bias it computes exactly the average pool.
+
+    Args:
+        x: (N, C, H, W) float tensor.
+        conv_kernel: one of CONV_KERNELS: the layer's seeded default initialisation, all weights ¼,
+            or the 2×2 edge detector [[1, −1], [1, −1]] (both without bias).
+        seed: seed of the random initialisation.
+
+    Returns:
+        [Compared] for max pool, average pool and the convolution; every output is (N, C, H//2, W//2).
+    """
+    channels = x.shape[1]
+    cfg = ConvConfig(kind="Conv2d", in_channels=channels, out_channels=channels, kernel_size=2, stride=2,
+                     groups=channels, bias=True)
+    if conv_kernel not in CONV_KERNELS:
+        raise ExplorerError(f"Unknown kernel {conv_kernel!r}; choose one of {', '.join(CONV_KERNELS)}.")
+    if conv_kernel == CONV_KERNELS[0]:
+        kernel = bias = None
+    else:
+        kernel = torch.full((2, 2), 0.25) if conv_kernel == CONV_KERNELS[1] else kernel_preset("edge (Sobel x)", 2, 2)
+        bias = torch.zeros(channels)
+    conv = build_conv(cfg, kernel=kernel, bias=bias, seed=seed, dtype=x.dtype)
+    return [Compared("MaxPool2d(2)", trace_pool(nn.MaxPool2d(2), x), 0),
+            Compared("AvgPool2d(2)", trace_pool(nn.AvgPool2d(2), x), 0),
+            Compared(f"Conv2d({channels}, {channels}, 2, stride=2" + (f", groups={channels})" if channels > 1 else ")"),
+                     trace_conv(conv, x),
+                     sum(p.numel() for p in conv.parameters()))]
 
 
 @dataclass(frozen=True)

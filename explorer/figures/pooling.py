@@ -8,19 +8,27 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from ..errors import ExplorerError
-from ..pooling import INPUT, OUTSIDE, PADDING, UNUSED
+from ..pooling import INPUT, OUTSIDE, PADDING, UNUSED, trace_pool
 from .theme import (ACCENT, HIGHLIGHT, PADDING as PADDING_COLOUR, add_player, as_numpy, evenly_spaced, finish,
                     grid_axes, heatmap, outline_dict, outline_trace, symmetric_range)
 
 MAX_FRAMES = 120
+FRAME_CELLS = 24_000        # output cells over all frames of a stepper: keeps its payload small
 MAX_TERMS = 9               # an equation with more terms than this is shortened with "…"
 OUTSIDE_COLOUR = "rgba(128,128,128,0.12)"
+DARK_INK = "#1a1a1a"
+PAD_CELL = "#a6a6a6"        # opaque, so the dark "−∞" / "0" on padding reads in the light and the dark theme
 
 
 def pool_stepper(trace, n=0, c=0, max_frames=MAX_FRAMES):
     """Input (padding shaded) and output side by side; each frame outlines one window, marks the cell
-    max pooling keeps, writes one more output cell, and puts that step's arithmetic in the title."""
+    max pooling keeps, writes one more output cell, and puts that step's arithmetic in the title.
+
+    Every frame carries the output map, so a large output gets fewer frames (evenly spread, first and
+    last kept): at most `max_frames`, and at most FRAME_CELLS output cells in all.
+    """
     h, w = trace.axes
+    max_frames = min(max_frames, max(12, FRAME_CELLS // (h.out * w.out)))
     trace.window(n, c, *([0] * trace.dims))  # a bad n or c fails here, with the trace's message
     grid, roles, rows, cols = _input_grid(trace, n, c)
     out = _plane(trace.output, trace.dims, n, c)                           # (OH, OW)
@@ -77,6 +85,56 @@ def window_equation(window):
     powers = _terms([f"{v:g}^{p:g}" for v in inside], " + ")
     scale = "" if window.divisor == 1 else f" / {window.divisor:.4g}"
     return f"{where} = ({powers}{scale})^(1/{p:g}) = {window.result:.4g}"
+
+
+def window_story(trace, window):
+    """What one window does, in words with its own numbers (markdown): which cell max pooling keeps and
+    the index it reports, or the sum an average divides and the count it actually divides by."""
+    seen = [cell for cell in window.cells if cell.role != "outside"]
+    inside = [cell for cell in seen if cell.role == "input"]
+    pads, past = len(seen) - len(inside), len(window.cells) - len(seen)
+    edge = (f" The {past} tap(s) past the padding (a ceil_mode edge window) are not part of the window at all."
+            if past else "")
+    if window.kind == "max":
+        row, col = _lift(window.winner[1:], trace.dims)
+        width = trace.axes[1].size
+        where = f"x[{', '.join(map(str, window.winner[1:]))}]"
+        index = (f"{row}·{width} + {col} = {window.flat_index}" if trace.dims == 2 else f"{window.flat_index}")
+        ties = sum(cell.value == window.result for cell in inside)
+        return (f"The largest of the {len(inside)} input cell(s) is **{window.result:.6g}**, at {where}"
+                + (f" (the first of {ties} equal maxima, in row-major order)" if ties > 1 else "")
+                + f". `return_indices` reports it as the flat index {index}, which MaxUnpool uses to put it back."
+                + (f" The {pads} padding cell(s) count as −∞, so they never win." if pads else "") + edge)
+    if window.kind == "avg":
+        total = f"The {len(inside)} input cell(s) add up to **{window.total:.6g}**"
+        if window.divisor != window.count:
+            how = (f"divided by divisor_override = **{window.divisor:g}** instead of the {window.count} cell(s) "
+                   "the window counts")
+        elif pads and window.count == len(seen):
+            how = (f"divided by **{window.count}**: the {len(inside)} input cell(s) and the {pads} padding "
+                   "cell(s), which add 0 to the sum but count (count_include_pad=True)")
+        elif pads:
+            how = (f"divided by **{window.count}**, the input cells only: the {pads} padding cell(s) are left "
+                   "out of the count (count_include_pad=False)")
+        else:
+            how = f"divided by the **{window.count}** cell(s) of the window"
+        return f"{total}, {how}: {window.total:.6g} / {window.divisor:g} = **{window.result:.6g}**.{edge}"
+    p = window.norm_type
+    kernel_cells = trace.axes[0].taps.shape[1] * trace.axes[1].taps.shape[1]
+    summed = (f"The p-norm with p = {p:g}: the {len(inside)} input cell(s) raised to the power {p:g} add up to "
+              f"**{window.total:.6g}**")
+    if window.result != window.result:  # NaN
+        why = (f"a negative input has no real power {p:g}" if window.total != window.total else
+               f"that sum is negative (an odd power keeps the sign of a negative input), and a negative number has "
+               f"no real power 1/{p:g}")
+        return (f"{summed}: {why}, so torch returns **nan**. LP pooling is meant for non-negative inputs, such as "
+                f"the output of a ReLU.{edge}")
+    if window.divisor == 1:
+        return f"{summed}, and {window.total:.6g}^(1/{p:g}) = **{window.result:.6g}**.{edge}"
+    return (f"{summed}. The window holds only {window.count} of the kernel's {kernel_cells} cells, so torch "
+            f"averages x^{p:g} over those {window.count} and scales back by {kernel_cells}, dividing the sum by "
+            f"{window.count}/{kernel_cells}: ({window.total:.6g} / {window.divisor:.4g})^(1/{p:g}) = "
+            f"**{window.result:.6g}**.{edge}")
 
 
 def window_map(trace):
@@ -154,7 +212,7 @@ def upsample_figure(trace, n=0, c=0, pos=None, max_frames=MAX_FRAMES):
     fig.add_trace(heatmap(x, zmin=lo, zmax=hi, name="input"), 1, 1)
     fig.add_trace(heatmap(out, zmin=lo, zmax=hi, name="output"), 1, 2)
     fig.add_trace(outline_trace([]), 1, 1)
-    fig.add_trace(go.Scatter(x=[], y=[], mode="text", textfont=dict(size=13, color="black"), hoverinfo="skip"),
+    fig.add_trace(go.Scatter(x=[], y=[], mode="text", textfont=dict(size=13, color=DARK_INK), hoverinfo="skip"),
                   1, 1)
     fig.add_trace(go.Scatter(x=[], y=[], mode="markers", hoverinfo="skip",
                              marker=dict(symbol="x", size=14, color=ACCENT, line=dict(width=2))), 1, 1)
@@ -170,15 +228,14 @@ def upsample_figure(trace, n=0, c=0, pos=None, max_frames=MAX_FRAMES):
     for k in keep:
         i, j = divmod(k, w.out)
         s = trace.sources(n, c, *_own((i, j), trace.dims))
-        weights = {}
-        for nb in s.neighbours:  # a clamped border tap can read the same cell twice: add its weights
-            cell = _lift(nb.input_index[1:], trace.dims)
-            weights[cell] = weights.get(cell, 0.0) + nb.weight
+        # a clamped border tap can read the same cell twice: one weight per cell, the taps added up
+        weights = {_lift(nb.input_index[1:], trace.dims): nb.weight for nb in s.per_cell()}
         row, col = (s.coord if trace.dims == 2 else (0.0, s.coord[0]))
         frames.append(dict(name=str(k), traces=ids, layout=dict(title=dict(text=sources_equation(s))), data=[
             outline_dict(list(weights)),
             dict(type="scatter", x=[q for _, q in weights], y=[r + 0.3 for r, _ in weights], mode="text",
-                 text=[f"×{v:.3g}" for v in weights.values()]),
+                 text=[f"×{v:.3g}" for v in weights.values()],
+                 textfont=dict(size=13, color=[_ink(x[cell], hi) for cell in weights])),
             dict(type="scatter", x=[col], y=[row], mode="markers"),
             outline_dict([(i, j)], color=ACCENT)]))
         labels.append(_label((i, j), trace.dims))
@@ -219,7 +276,8 @@ def align_corners_figure(off, on, n=0, c=0):
     a_off, a_on = off.axes[1], on.axes[1]
     fig = make_subplots(rows=2, cols=2, specs=[[{"colspan": 2}, None], [{}, {}]], row_heights=[0.35, 0.65],
                         vertical_spacing=0.16, subplot_titles=(
-                            f"where the {a_on.out} output pixels sample the {a_on.size} input pixels (grey)",
+                            f"where the {a_on.out} output pixels (green, numbered) sample the {a_on.size} input "
+                            "pixels (grey bars)",
                             "align_corners=False", "align_corners=True"))
     for level, a in ((1, a_off), (0, a_on)):
         pixels = [v for k in range(a.size) for v in (k - 0.45, k + 0.45, None)]  # each input pixel's extent
@@ -231,7 +289,8 @@ def align_corners_figure(off, on, n=0, c=0):
                                  hovertemplate="output %{text} samples input %{x:.4g}<extra></extra>"), 1, 1)
     fig.update_yaxes(tickvals=[0, 1], ticktext=["align_corners=True", "align_corners=False"], range=[-0.6, 1.8],
                      row=1, col=1)
-    fig.update_xaxes(dtick=1, row=1, col=1)
+    fig.update_xaxes(dtick=1, row=1, col=1, title_text="input coordinate along the width (pixel centres at 0, 1, …)",
+                     title_font_size=12)
     planes = [_plane(t.output, t.dims, n, c) for t in (off, on)]
     lo, hi = symmetric_range(*planes)
     for col, plane in enumerate(planes, 1):
@@ -243,7 +302,8 @@ def align_corners_figure(off, on, n=0, c=0):
 
 
 def comparison_figure(x, outputs, n=0, c=0):
-    """The same input through several layers, side by side, each titled with its output shape.
+    """The same input through several layers, side by side, each titled with its name and, below it,
+    its output shape.
 
     Args:
         x: the input, (C, H, W) or (N, C, H, W).
@@ -252,12 +312,34 @@ def comparison_figure(x, outputs, n=0, c=0):
     panels = [("input", x)] + list(outputs.items())
     planes = [as_numpy(t[n, c] if t.dim() == 4 else t[c]) for _, t in panels]
     fig = make_subplots(rows=1, cols=len(panels), horizontal_spacing=0.04,
-                        subplot_titles=[f"{name}: {tuple(t.shape)}" for name, t in panels])
+                        subplot_titles=[f"{name}<br>{tuple(t.shape)}" for name, t in panels])
     lo, hi = symmetric_range(*planes)
     for col, plane in enumerate(planes, 1):
         fig.add_trace(heatmap(plane, zmin=lo, zmax=hi, name=panels[col - 1][0]), 1, col)
         grid_axes(fig, 1, col, *plane.shape)
-    return finish(fig, height=340)
+    fig.update_annotations(font_size=13)
+    return finish(fig, height=360)
+
+
+def preview():
+    """The seed notes' 4×4 map beside its 2×2 max pool, the kept cells outlined: a home-page card."""
+    import torch
+    from torch import nn
+
+    from ..examples.pooling import NOTES_4X4
+    t = trace_pool(nn.MaxPool2d(2), torch.tensor([NOTES_4X4]))
+    x, out = _plane(t.x, 2, 0, 0), _plane(t.output, 2, 0, 0)                # (4, 4), (2, 2)
+    winners = [divmod(int(f), x.shape[1]) for f in _plane(t.argmax, 2, 0, 0).flatten()]
+    lo, hi = symmetric_range(x)
+    fig = make_subplots(rows=1, cols=2, column_widths=[0.6, 0.4], horizontal_spacing=0.1)
+    fig.add_trace(heatmap(x, zmin=lo, zmax=hi, name="input"), 1, 1)
+    fig.add_trace(outline_trace(winners, color=ACCENT, name="kept"), 1, 1)
+    fig.add_trace(heatmap(out, zmin=lo, zmax=hi, name="max pool"), 1, 2)
+    for col, shape in ((1, x.shape), (2, out.shape)):
+        grid_axes(fig, 1, col, *shape)
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(visible=False)
+    return finish(fig, height=150).update_layout(margin=dict(l=0, r=0, t=0, b=0))
 
 
 # -- helpers ----------------------------------------------------------------------------------------
@@ -286,7 +368,8 @@ def _shade(roles, rows, cols, pad_text):
     z = np.where(roles == PADDING, 1.0, np.where(roles == OUTSIDE, 0.0, np.nan))
     text = np.where(roles == PADDING, pad_text, "")
     return go.Heatmap(z=z, x=cols, y=rows, text=text, texttemplate="%{text}", showscale=False, zmin=0, zmax=1,
-                      colorscale=[[0, OUTSIDE_COLOUR], [1, PADDING_COLOUR]], xgap=1, ygap=1, hoverinfo="skip")
+                      colorscale=[[0, OUTSIDE_COLOUR], [1, PAD_CELL]], xgap=1, ygap=1, hoverinfo="skip",
+                      textfont=dict(color=DARK_INK, size=13))
 
 
 def _plane(t, dims, n, c):
@@ -318,7 +401,13 @@ def _terms(items, sep):
 def _start_at(fig, frame, ids):
     """Start the figure in the state of one of its frames."""
     for idx, data in zip(ids, frame["data"]):
-        fig.data[idx].update({k: v for k, v in data.items() if k in ("z", "x", "y", "text")})
+        fig.data[idx].update({k: v for k, v in data.items() if k in ("z", "x", "y", "text", "textfont")})
+
+
+def _ink(value, hi):
+    """Text colour that reads on a heatmap cell of this value (range ±hi of a diverging scale): the
+    deep reds and blues at the ends need white, the pale middle dark text."""
+    return "white" if abs(value) > 0.6 * hi else DARK_INK
 
 
 def _flatten_1d(fig, dims, ncols):

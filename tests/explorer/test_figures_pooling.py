@@ -176,5 +176,60 @@ def test_comparison_figure_titles_carry_shapes():
     outputs = {"max pool": torch.zeros(1, 1, 4, 4), "conv stride 2": torch.zeros(1, 1, 4, 4)}
     fig = figures.comparison_figure(x, outputs)
     titles = [a.text for a in fig.layout.annotations]
-    assert titles == ["input: (1, 1, 8, 8)", "max pool: (1, 1, 4, 4)", "conv stride 2: (1, 1, 4, 4)"]
+    assert titles == ["input<br>(1, 1, 8, 8)", "max pool<br>(1, 1, 4, 4)", "conv stride 2<br>(1, 1, 4, 4)"]
     assert [_array(tr.z).shape for tr in fig.data] == [(8, 8), (4, 4), (4, 4)]
+
+
+def test_window_story_names_the_count_actually_used():
+    # [3, 6, 9], kernel 3, padding 1: window 0 covers (pad, 3, 6), sum 9
+    x = torch.tensor([[3.0, 6.0, 9.0]])
+    t = trace_pool(nn.AvgPool1d(3, stride=1, padding=1), x)
+    story = figures.window_story(t, t.window(0, 0, 0))
+    assert "divided by **3**: the 2 input cell(s) and the 1 padding cell(s)" in story and "**3**." in story
+    t = trace_pool(nn.AvgPool1d(3, stride=1, padding=1, count_include_pad=False), x)
+    story = figures.window_story(t, t.window(0, 0, 0))
+    assert "divided by **2**, the input cells only" in story and "9 / 2 = **4.5**" in story
+    t = trace_pool(nn.AvgPool2d(2, divisor_override=3), torch.ones(1, 2, 2))
+    assert "divisor_override = **3** instead of the 4 cell(s)" in figures.window_story(t, t.window(0, 0, 0, 0))
+
+
+def test_window_story_of_max_gives_the_flat_index_and_ties():
+    t = trace_pool(nn.MaxPool2d(2), NOTES_F)
+    story = figures.window_story(t, t.window(0, 0, 1, 1))  # [[0, 7], [1, 9]]: 9 at (3, 3) = 3*4 + 3
+    assert "is **9**, at x[3, 3]" in story and "3·4 + 3 = 15" in story
+    tied = trace_pool(nn.MaxPool2d(2, padding=1), torch.ones(1, 2, 2))
+    story = figures.window_story(tied, tied.window(0, 0, 1, 1))  # cells (1,1) and padding: one real cell
+    assert "−∞" in story
+    ones = trace_pool(nn.MaxPool2d(2), torch.ones(1, 2, 2))
+    assert "the first of 4 equal maxima" in figures.window_story(ones, ones.window(0, 0, 0, 0))
+
+
+def test_window_story_of_lp_explains_the_edge_scaling_and_nan():
+    # kernel 3, ceil_mode on [1..5]: the last window holds 4 and 5, i.e. 2 of 3 cells: (41 / (2/3))^(1/2)
+    t = trace_pool(nn.LPPool1d(2, 3, ceil_mode=True), torch.arange(1.0, 6.0).view(1, 5))
+    story = figures.window_story(t, t.window(0, 0, 1))
+    assert "add up to **41**" in story and "2 of the kernel's 3 cells" in story and "tap(s) past the padding" in story
+    neg = trace_pool(nn.LPPool1d(3, 2), torch.tensor([[-2.0, 1.0]]))  # (-8 + 1)^(1/3): no real root in torch
+    assert "torch returns **nan**" in figures.window_story(neg, neg.window(0, 0, 0))
+
+
+def test_stepper_frames_shrink_with_a_large_output():
+    t = trace_pool(nn.MaxPool2d(1), torch.zeros(1, 32, 32))  # 1024 outputs: 24000 // 1024 = 23 frames
+    assert len(figures.pool_stepper(t).frames) == 23
+
+
+def test_upsample_weights_are_written_in_a_colour_that_reads_on_their_cell():
+    # input [[0, 10]]: cell 1 is at the top of the colour range (deep red, white text), cell 0 pale (dark text)
+    t = trace_upsample(nn.Upsample(size=(1, 4), mode="bilinear"), torch.tensor([[[[0.0, 10.0]]]]))
+    fig = figures.upsample_figure(t, pos=(0, 1))  # source 0.25: both cells, weights 0.75 and 0.25
+    weights = fig.data[3]
+    colours = dict(zip(weights.x, weights.textfont.color))
+    assert colours == {0: figures.DARK_INK, 1: "white"}
+
+
+def test_preview_is_small_and_drawn_from_the_real_pool():
+    fig = figures.preview()
+    assert fig.layout.height == 150
+    assert _array(fig.data[2].z).tolist() == [[5.0, 8.0], [4.0, 9.0]]
+    assert _cells(fig.data[1]) == {(1, 0), (1, 3), (3, 0), (3, 3)}
+    assert fig.layout.xaxis.visible is False and fig.layout.yaxis2.visible is False

@@ -10,7 +10,8 @@ from hypothesis import strategies as st
 from torch import nn
 
 from explorer import ExplorerError
-from explorer.pooling import output_size_formula, source_formula, trace_pool, trace_upsample
+from explorer.pooling import (edge_windows, max_unpool, output_size_formula, source_formula, trace_pool,
+                              trace_upsample)
 
 TOL = {torch.float32: 1e-5, torch.float64: 1e-10}
 FAST = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -290,6 +291,46 @@ def test_unpool_matches_max_unpool():
     assert back.tolist() == [[[0, 0, 0, 0], [5, 0, 0, 8], [0, 0, 0, 0], [4, 0, 0, 9]]]
 
 
+def test_edge_windows_are_the_ones_ceil_mode_adds_past_the_padding():
+    # 5 cells, windows of 2 with stride 2: ceil_mode adds window 2 over [4, 5]; cell 5 is past the input
+    assert edge_windows(trace_pool(nn.MaxPool1d(2, ceil_mode=True), torch.zeros(1, 5))) == [("length", [2])]
+    assert edge_windows(trace_pool(nn.MaxPool1d(2), torch.zeros(1, 5))) == []
+    # 7x6 with kernel 3, stride 2, padding 1 and ceil_mode: rows give ceil((7 + 2 - 3)/2) + 1 = 4 windows,
+    # the last starting at 3*2 - 1 = 5 and spanning 5, 6, 7 where 7 is the padding row: nothing past it.
+    # Columns give ceil((6 + 2 - 3)/2) + 1 = 4 windows too, the last spanning 5, 6, 7 where 6 is padding and
+    # 7 lies past it: column window 3 hangs over the edge.
+    assert edge_windows(trace_pool(nn.AvgPool2d(3, 2, 1, ceil_mode=True), torch.zeros(1, 7, 6))) == [("width", [3])]
+    # 6 wide, kernel 3, stride 2, no padding, ceil_mode: ceil(3/2) + 1 = 3 windows, the last over 4, 5, 6
+    assert edge_windows(trace_pool(nn.MaxPool2d(3, 2, ceil_mode=True), torch.zeros(1, 3, 6))) == [("width", [2])]
+
+
+def test_max_unpool_runs_the_real_module():
+    x = torch.randn(1, 2, 7, 7, generator=torch.Generator().manual_seed(3))
+    t = trace_pool(nn.MaxPool2d(3, stride=2, padding=1, ceil_mode=True), x)
+    check = max_unpool(t)
+    assert isinstance(check.module, nn.MaxUnpool2d) and check.module.kernel_size == (3, 3)
+    expected = nn.MaxUnpool2d(3, 2, 1)(*nn.MaxPool2d(3, 2, 1, ceil_mode=True, return_indices=True)(x),
+                                        output_size=(7, 7))
+    assert torch.equal(check.output, expected) and check.max_abs_error == 0.0
+    # MaxUnpool ignores dilation: from 7 outputs of stride 1 it expects about 6 + 2 = 8 cells, not 10
+    with pytest.raises(ExplorerError, match="cannot rebuild an input of size"):
+        max_unpool(trace_pool(nn.MaxPool1d(2, stride=1, dilation=3), torch.zeros(1, 10)))
+    with pytest.raises(ExplorerError, match="undoes MaxPool1d or MaxPool2d"):
+        max_unpool(trace_pool(nn.AdaptiveMaxPool2d(2), x))
+
+
+def test_per_cell_adds_up_clamped_taps():
+    # bicubic 2 -> 4 along the width, output 0 at -0.25: taps -2, -1, 0, 1 clamp to 0, 0, 0, 1
+    t = trace_upsample(nn.Upsample(size=(1, 4), mode="bicubic"), torch.tensor([[[[2.0, 6.0]]]]))
+    s = t.sources(0, 0, 0, 0)
+    cells = s.per_cell()
+    assert [nb.input_index for nb in cells] == [(0, 0, 0), (0, 0, 1)]
+    w = s.weights[1]
+    assert cells[0].weight == pytest.approx(w[0] + w[1] + w[2]) and cells[1].weight == pytest.approx(w[3])
+    assert sum(nb.product for nb in cells) == pytest.approx(s.total)
+    assert sum(nb.weight for nb in cells) == pytest.approx(1.0)
+
+
 def test_nearest_source_is_floor_not_round():
     # 4x4 -> 8x8: scale 4/8 = 0.5; output (2, 3) reads floor(2*0.5) = 1, floor(3*0.5) = floor(1.5) = 1
     x = torch.arange(16.0).view(1, 1, 4, 4)
@@ -333,6 +374,11 @@ def test_formulas_carry_the_numbers():
     assert "⌊i·4/3⌋" in output_size_formula(trace_pool(nn.AdaptiveAvgPool1d(3), torch.zeros(1, 4)))[0]
     t = trace_upsample(nn.Upsample(scale_factor=2, mode="linear", align_corners=True), torch.zeros(1, 1, 3))
     assert source_formula(t) == ["x: src = i·0.4 with 0.4 = (3 − 1)/(6 − 1)"]
+    t = trace_upsample(nn.Upsample(scale_factor=2, mode="bilinear"), torch.zeros(1, 1, 2, 3))
+    assert source_formula(t) == [f"{axis}: src = (i + 0.5)·0.5 − 0.5, raised to 0 where it falls left of the first "
+                                 "pixel centre" for axis in ("row", "col")]
+    t = trace_upsample(nn.Upsample(scale_factor=2, mode="nearest"), torch.zeros(1, 1, 2, 3))
+    assert source_formula(t) == ["row: src = i·0.5, read x[⌊src⌋]", "col: src = i·0.5, read x[⌊src⌋]"]
 
 
 def test_trace_does_not_mutate_module():
