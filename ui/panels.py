@@ -89,15 +89,21 @@ def code_box(code, filename):
     """Runnable PyTorch source, with the copy button of st.code and a .py download."""
     st.code(code, language="python")
     st.download_button("Download as .py", code, file_name=filename, mime="text/x-python",
-                       key=f"dl-{filename}")
+                       key=f"dl-{filename}", on_click="ignore")
 
 
 def csv_download(frames, filename, label="Download what is shown (CSV)"):
-    """One CSV of several tables, each introduced by a `# name` line."""
-    parts = []
-    for name, df in frames.items():
-        parts.append(f"# {name}\n{df.to_csv(index=True)}")
-    st.download_button(label, "\n".join(parts), file_name=filename, mime="text/csv", key=f"csv-{filename}")
+    """One CSV of several tables, each introduced by a `# name` line.
+
+    `frames` is a dict {name: DataFrame}, or a function returning one: the text is then built only
+    when the learner clicks, so a large input costs nothing on every rerun.
+    """
+    def text():
+        tables = frames() if callable(frames) else frames
+        return "\n".join(f"# {name}\n{df.to_csv(index=True)}" for name, df in tables.items())
+
+    st.download_button(label, text, file_name=filename, mime="text/csv", key=f"csv-{filename}",
+                       on_click="ignore")
 
 
 def mistake_callout(mistake, show_output):
