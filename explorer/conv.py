@@ -178,36 +178,45 @@ class ConvTrace:
         out = torch.cat([p[0] for p in parts])                               # (Cg, OH, OW)
         return out if self.dims == 2 else out[:, 0]
 
-    def scatter_steps(self, n, c_out, cap=None):
+    def scatter_steps(self, n, c_out, cap=None, region=None):
         """Transposed conv: the output after each input cell of the group has scattered its kernel.
 
         Returns (cells, partials): `cells[k]` is the input (row, col) added at step k and
         `partials[k]` the running sum (bias excluded) of shape (OH, OW), 2D even for 1D layers.
+        With `region` ((r0, r1), (c0, c1)), a half-open block of output rows and columns, only the
+        input cells whose kernel lands in it take a step and partials cover just that block; the
+        last partial is still the block's full sum, since no other cell reaches it.
         With `cap`, only up to `cap` evenly spread steps are kept (the last one always).
         """
         if not self.transposed:
             raise ExplorerError("Only a transposed convolution scatters its kernel; this layer slides windows.")
         self._check_position(n, c_out, None)
         h, w = self.axes
+        (r0, r1), (c0, c1) = region or ((0, h.out), (0, w.out))
         _, chans = self.group_of(c_out)
         xb = self._batched_x()[n, chans]                                     # (Cg, H, W)
         wo = self._weight_2d()[chans, c_out % self.out_per_group]            # (Cg, KH, KW)
-        running = torch.zeros(h.out, w.out, dtype=self.output.dtype)
+        running = torch.zeros(r1 - r0, c1 - c0, dtype=self.output.dtype)
         cells, partials = [], []
         for i in range(h.size):
             for j in range(w.size):
+                landed = False
                 for p in range(h.kernel):
                     for q in range(w.kernel):
                         r = i * h.stride + p * h.dilation - h.pad_before
                         c = j * w.stride + q * w.dilation - w.pad_before
-                        if 0 <= r < h.out and 0 <= c < w.out:
-                            running[r, c] += (xb[:, i, j] * wo[:, p, q]).sum()
-                cells.append((i, j))
-                partials.append(running.clone())
+                        if r0 <= r < r1 and c0 <= c < c1:
+                            running[r - r0, c - c0] += (xb[:, i, j] * wo[:, p, q]).sum()
+                            landed = True
+                if landed:
+                    cells.append((i, j))
+                    partials.append(running.clone())
         if cap is not None and len(cells) > cap:
             keep = torch.linspace(0, len(cells) - 1, cap).round().long().unique().tolist()
             cells, partials = [cells[k] for k in keep], [partials[k] for k in keep]
-        return cells, torch.stack(partials)                                  # (steps, OH, OW)
+        if not cells:
+            return cells, running[None]
+        return cells, torch.stack(partials)                                  # (steps, r1 - r0, c1 - c0)
 
     # -- helpers --------------------------------------------------------------------------------
     def _batched_x(self):

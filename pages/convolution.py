@@ -96,14 +96,49 @@ def run(cfg, x, kernel, bias_value, seed, dtype_name):
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
-def stepper_figure(setup, c_out, c_in):
-    return figures.stepper(run(*setup), 0, c_out, c_in)
+def stepper_figure(setup, c_out, c_in, block):
+    return figures.stepper(run(*setup), 0, c_out, c_in, block=block)
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def overview_figure(setup, c_out, c_in, block):
+    return figures.overview(run(*setup), 0, c_out, c_in, block)
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
 def channel_figures(setup, c_out):
     trace = run(*setup)
     return figures.channel_stack(trace, 0, c_out), figures.group_wiring(trace), figures.kernels(trace)
+
+
+def centre_block(trace, point):
+    """A click on the whole output map: centre the stepped block on the clicked cell."""
+    if point.get("curve_number") != figures.OVERVIEW_CLICKS:
+        return
+    half = figures.ZOOM[trace.dims] // 2
+    h, w = trace.axes
+    if trace.dims == 2:
+        st.session_state[key(PAGE, "zoom_row")] = int(min(max(0, point["y"] - half), max(0, h.out - 2 * half)))
+    st.session_state[key(PAGE, "zoom_column" if trace.dims == 2 else "zoom_position")] = int(
+        min(max(0, point["x"] - half), max(0, w.out - 2 * half)))
+
+
+def block_controls(trace):
+    """For an output too large to step through whole: where the stepped block starts, per axis
+    that is longer than the block."""
+    h, w = trace.axes
+    side = figures.ZOOM[trace.dims]
+    axes = (("row", h.out), ("column", w.out)) if trace.dims == 2 else (("position", w.out),)
+    long = [(name, size) for name, size in axes if size > side]
+    start = {}
+    for col, (name, size) in zip(st.columns(len(long)), long):
+        clamp(key(PAGE, f"zoom_{name}"), 0, size - side)
+        # no default value: a click on the overview sets it through session state
+        start[name] = col.slider(f"Stepped block: first output {name}", 0, size - side,
+                                 key=key(PAGE, f"zoom_{name}"), bind=BIND)
+    if trace.dims == 1:
+        return figures.zoom_block(trace, (0, start["position"]))
+    return figures.zoom_block(trace, (start.get("row", 0), start.get("column", 0)))
 
 
 with panels.explorer_errors():
@@ -125,7 +160,18 @@ st.subheader("Transposed convolution: every input cell scatters the kernel" if t
 st.caption("Press ▶ or drag the slider: stepping runs in your browser. "
            + ("Each step adds one input cell's scaled kernel into the running sum; overlaps add up."
               if transposed else "Shaded cells are padding; gaps between outlined cells are dilation."))
-panels.chart(stepper_figure(setup, int(c_out), int(c_in)), key="conv-stepper")
+block = figures.zoom_block(trace)
+if figures.zoomed(trace):
+    (r0, r1), (c0, c1) = block = block_controls(trace)
+    where = f"rows {r0}–{r1 - 1}, columns {c0}–{c1 - 1}" if dims == 2 else f"positions {c0}–{c1 - 1}"
+    st.info(f"The output is {' × '.join(map(str, trace.out_spatial))}: too many cells to animate at once, so "
+            f"the stepper walks through output {where}. Move the block with the sliders or click a cell of the "
+            "whole output below (maps larger than 96 per side show each patch by its largest-magnitude cell).",
+            icon=":material/zoom_in:")
+panels.chart(stepper_figure(setup, int(c_out), int(c_in), block), key="conv-stepper")
+if figures.zoomed(trace):
+    panels.chart(overview_figure(setup, int(c_out), int(c_in), block), key="conv-overview",
+                 on_click=lambda point: centre_block(trace, point))
 
 if cfg.in_channels > 1 or cfg.out_channels > 1:
     st.subheader("Channels: an output channel sums over the input channels of its group")
@@ -170,10 +216,10 @@ def math_panel():
     st.markdown(f"The module computed **{value:.6g}** at that position"
                 + (" (the same)." if diff == 0 else f" (difference {diff:.1e}: rounding, as the module adds "
                    "the products in another order)."))
-    panels.csv_download({"input": _table(trace.x), "weight": _table(trace.module.weight),
-                         "bias": _table(trace.module.bias) if trace.module.bias is not None else pd.DataFrame(),
-                         "output": _table(trace.output), f"window at {where}": pd.DataFrame(rows)},
-                        "convolution.csv")
+    panels.csv_download(lambda: {
+        "input": _table(trace.x), "weight": _table(trace.module.weight),
+        "bias": _table(trace.module.bias) if trace.module.bias is not None else pd.DataFrame(),
+        "output": _table(trace.output), f"window at {where}": pd.DataFrame(rows)}, "convolution.csv")
 
 
 def _table(t):

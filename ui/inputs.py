@@ -13,7 +13,7 @@ SOURCES = ("preset", "random", "typed", "image")
 
 
 def grid_input(page, *, dims, channels, presets, preset_fn, random_fn, seed, allow_image=True,
-               max_size=32, default_size=8, label="Input"):
+               max_size=32, default_size=8, max_image_size=512, label="Input"):
     """Widgets that produce an input of shape (channels, H, W) (2D) or (channels, L) (1D).
 
     `preset_fn(name, channels)` and `random_fn(shape, seed)` come from the page's explorer.examples
@@ -41,8 +41,9 @@ def grid_input(page, *, dims, channels, presets, preset_fn, random_fn, seed, all
                                 "next channel", value=default, key=key(page, "typed"), height=160)
             x = parse_channels(text) if dims == 2 else _typed_1d(text, channels)
         else:
-            size = st.slider("Resize the longer side to", 4, max_size, min(16, max_size), key=key(page, "imgsize"),
-                             bind=BIND)
+            size = st.slider("Resize the longer side to", 4, max_image_size, min(16, max_image_size),
+                             key=key(page, "imgsize"), bind=BIND,
+                             help="Small images show every number; large ones are stepped one block at a time.")
             up = st.file_uploader("PNG or JPEG image", type=["png", "jpg", "jpeg"], key=key(page, "upload"))
             if up is None:
                 st.info("Upload an image to use it as the input; until then the first preset is used.")

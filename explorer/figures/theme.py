@@ -113,3 +113,32 @@ def evenly_spaced(n, cap):
     if n <= cap:
         return list(range(n))
     return sorted(set(np.linspace(0, n - 1, cap).round().astype(int).tolist()))
+
+
+def downsample(z, cap):
+    """A 2D array shrunk for drawing so that neither side exceeds `cap`: each k×k patch is shown
+    by its cell of largest magnitude, so thin features such as edges survive (every k-th cell
+    would drop most of them).
+
+    Returns (z_small, row_indices, col_indices): the first row and column of each patch, so hover
+    text and outlines stay in the array's own coordinates.
+    """
+    z = as_numpy(z)
+    rs = max(1, -(-z.shape[0] // cap))
+    cs = max(1, -(-z.shape[1] // cap))
+    rows, cols = np.arange(0, z.shape[0], rs), np.arange(0, z.shape[1], cs)
+    if rs == cs == 1:
+        return z, rows, cols
+    padded = np.full((len(rows) * rs, len(cols) * cs), np.nan)
+    padded[:z.shape[0], :z.shape[1]] = z
+    patches = padded.reshape(len(rows), rs, len(cols), cs).transpose(0, 2, 1, 3).reshape(len(rows), len(cols), -1)
+    pick = np.nanargmax(np.abs(patches), axis=-1)
+    return np.take_along_axis(patches, pick[..., None], -1)[..., 0], rows, cols
+
+
+def compact(z, digits=6):
+    """A 2D array as nested lists of numbers rounded to `digits` significant digits (None for
+    NaN), for animation frames: plotly sends frames as JSON text, and full float64 digits would
+    triple what the browser receives for no visible difference."""
+    z = as_numpy(z)
+    return [[None if v != v else float(f"{v:.{digits}g}") for v in row] for row in z.tolist()]

@@ -2,6 +2,7 @@
 import json
 from pathlib import Path
 
+import plotly_data
 from streamlit.testing.v1 import AppTest
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -28,11 +29,7 @@ def texts(at):
 
 
 def array(value):
-    """A plotly data array as a nested list: plotly sends numpy arrays base64-encoded."""
-    import base64
-
-    import numpy as np
+    """A plotly data array as a nested list (plotly sends numpy arrays base64-encoded)."""
     if isinstance(value, dict) and "bdata" in value:
-        shape = [int(s) for s in str(value.get("shape", "")).split(",") if s.strip()] or [-1]
-        return np.frombuffer(base64.b64decode(value["bdata"]), dtype=value["dtype"]).reshape(shape).tolist()
+        return plotly_data.array(value).tolist()
     return value

@@ -75,3 +75,18 @@ def test_shrinking_the_output_pulls_the_selected_position_back_in():
     at.slider(key="conv.k").set_value(7).run()   # a 7x7 input with a 7x7 kernel: a 1x1 output
     _check_ok(at)
     assert "output[0, 0, 0, 0]" in texts(at)
+
+
+def test_a_large_input_is_stepped_one_block_at_a_time_and_says_so():
+    at = run_page("convolution", **{"conv.src": "random", "conv.size": 32})
+    _check_ok(at)
+    # a 32x32 input and a 3x3 kernel give a 30x30 output: too many cells to animate whole
+    assert any("30 × 30" in i.value for i in at.info)
+    stepper, overview = figures(at)[:2]
+    first = stepper["frames"][0]["data"][0]["z"]
+    assert len(first) == 12 and len(first[0]) == 12
+    assert any(d.get("name") == "stepped block" for d in overview["data"])
+    at.slider(key="conv.zoom_row").set_value(18).run()
+    _check_ok(at)
+    out = next(d for d in figures(at)[0]["data"] if d.get("name") == "output")
+    assert array(out["y"])[0] == 18               # the block now starts at output row 18
