@@ -135,6 +135,98 @@ class NormTrace:
             return p.expand(self.x.shape)
         return spread(self.weight, 1.0), spread(self.bias, 0.0)
 
+    def cell(self, index):
+        """The worked computation of one output cell: its group's values, mean, variance, the
+        normalized value and the affine step, plus the running update of its channel.
+
+        Args:
+            index: a full index into x, e.g. (n, c, h, w).
+
+        >>> t = trace_norm(nn.LayerNorm(3, elementwise_affine=False), torch.tensor([[1.0, 2.0, 3.0]]))
+        >>> c = t.cell((0, 2)); c.mean, round(c.var, 4), round(c.normalized, 4)
+        (2.0, 0.6667, 1.2247)
+        """
+        index = tuple(int(i) for i in index)
+        if len(index) != self.x.dim() or not all(0 <= i < s for i, s in zip(index, self.x.shape)):
+            raise ExplorerError(f"Cell {index} is outside the input of shape {tuple(self.x.shape)}.")
+        ids = self.group_ids()
+        g = int(ids[index])
+        gamma, beta = self.affine()
+        feature = int(self.feature_ids()[index])
+        members = self.x[ids == g] if self.uses_batch_stats else None          # (count,) the group's values
+        channel = None if self.running_mean_before is None else int(_param_index(self, index))
+        run = {}
+        if channel is not None:
+            run = dict(running_mean_before=float(self.running_mean_before[channel]),
+                       running_mean_after=float(self.running_mean_after[channel]),
+                       running_var_before=float(self.running_var_before[channel]),
+                       running_var_after=float(self.running_var_after[channel]))
+            if self.update_factor is not None:
+                per_channel = self.batch_mean.numel() // self.running_mean_before.numel()
+                run.update(new_mean=float(self.batch_mean.reshape(per_channel, -1)[:, channel].mean()),
+                           new_var=float(self.unbiased_var.reshape(per_channel, -1)[:, channel].mean()),
+                           samples_averaged=per_channel)
+        unbiased = None if self.unbiased_var is None or not self.uses_batch_stats else float(
+            self.unbiased_var.reshape(-1)[g])
+        total = squares = None
+        if members is not None:
+            total = float(members.sum())
+            deviations = members - float(self.mean.reshape(-1)[g]) if self.kind != "rms" else members
+            squares = float((deviations * deviations).sum())
+        return NormCell(
+            index=index, group=g, label=self.group_labels()[g], channel=channel, feature=feature,
+            x=float(self.x[index]), members=members, count=self.count if self.uses_batch_stats else None,
+            total=total, squares=squares, own_mean=float(self.batch_mean.expand(self.x.shape)[index])
+            if not self.uses_batch_stats else None,
+            own_var=float(self.batch_var.expand(self.x.shape)[index]) if not self.uses_batch_stats else None,
+            mean=float(self.mean.reshape(-1)[g]), var=float(self.var.reshape(-1)[g]), eps=self.eps,
+            std=float(self.std.reshape(-1)[g]), unbiased_var=unbiased, normalized=float(self.normalized[index]),
+            gamma=float(gamma[index]), beta=float(beta[index]), manual=float(self.manual[index]),
+            output=float(self.output[index]), centred=self.kind != "rms", from_running=not self.uses_batch_stats,
+            update_factor=self.update_factor, **run)
+
+
+@dataclass(frozen=True)
+class NormCell:
+    """One cell's arithmetic: y = (x - mean) / sqrt(var + eps) * gamma + beta, every number real."""
+    index: tuple                   # the cell's index into x
+    group: int                     # its statistic's index into mean.flatten()
+    label: str                     # e.g. "channel 2" or "sample 0, group 1"
+    channel: Optional[int]         # index into the running buffers (Batch/InstanceNorm), else None
+    feature: int                   # index into gamma/beta (flattened)
+    x: float
+    members: Optional[torch.Tensor]  # (count,) the values that share this statistic; None in eval mode
+    count: Optional[int]           # len(members)
+    total: Optional[float]         # sum of members: mean = total / count
+    squares: Optional[float]       # sum of (member - mean)^2 (RMSNorm: of member^2): var = squares / count
+    mean: float                    # as used (eval mode: running_mean[channel]; RMSNorm: 0)
+    var: float                     # biased variance as used (RMSNorm: mean square)
+    eps: float
+    std: float                     # sqrt(var + eps)
+    unbiased_var: Optional[float]  # var * n / (n - 1): what running_var averages
+    normalized: float              # (x - mean) / std
+    gamma: float                   # 1 without an affine
+    beta: float                    # 0 without a shift
+    manual: float                  # gamma * normalized + beta, ours
+    output: float                  # the module's
+    centred: bool                  # False for RMSNorm (no mean subtracted)
+    from_running: bool             # eval mode: mean and var are the running statistics
+    own_mean: Optional[float]      # eval mode: the input's own mean for this cell, which train mode would use
+    own_var: Optional[float]       # ... and its own biased variance
+    update_factor: Optional[float]  # m of the running update, None if this forward updates nothing
+    running_mean_before: Optional[float] = None
+    running_mean_after: Optional[float] = None
+    running_var_before: Optional[float] = None
+    running_var_after: Optional[float] = None
+    new_mean: Optional[float] = None      # what the update blends in: the batch mean of the channel
+    new_var: Optional[float] = None       # ... and its unbiased variance (InstanceNorm: averaged over samples)
+    samples_averaged: Optional[int] = None  # InstanceNorm: per-sample statistics averaged; BatchNorm: 1
+
+
+def _param_index(trace, index):
+    """The channel a cell of a Batch/InstanceNorm input belongs to."""
+    return index[0 if trace.unbatched else 1]
+
 
 def _param_view(p, kind, x, unbatched):
     """gamma/beta shaped to broadcast against x: over the normalized dims, or one per channel."""
@@ -405,4 +497,4 @@ def _running_gap(module, running):
                max_abs_error(module.running_var, running["running_var_after"]))
 
 
-__all__ = ["NormTrace", "trace_norm", "NORM_KINDS"]
+__all__ = ["NormTrace", "NormCell", "trace_norm", "NORM_KINDS"]

@@ -27,6 +27,8 @@ class TrainingRun:
     running_var: torch.Tensor      # (K + 1, C)
     batch_mean: torch.Tensor       # (K, C): each batch's mean per channel
     batch_var: torch.Tensor        # (K, C): each batch's unbiased variance, what running_var averages
+    batch_biased_var: torch.Tensor  # (K, C): the biased variance the same batch is normalized with
+    counts: tuple                  # K: values behind each batch statistic (n in n / (n - 1))
     factors: tuple                 # K weights m of the new batch (1 / k for a cumulative average)
     train_trace: NormTrace         # x_eval in train mode: normalized with its own batch statistics
     eval_trace: NormTrace          # x_eval in eval mode: normalized with the running statistics
@@ -42,6 +44,8 @@ class BatchSizeEffect:
     mean_spread: dict              # name -> (len(B),) std over trials of the mean used for sample 0, channel 0
     output_spread: dict            # name -> (len(B),) std over trials of sample 0's output, the sample fixed
     counts: dict                   # name -> (len(B),) values averaged into that mean
+    fixed_mean: dict               # name -> (len(B), T) the mean used for the fixed sample 0, channel 0
+    fixed_output: dict             # name -> (len(B), T) the fixed sample's normalized value at its first cell
 
 
 def seeded_batches(shape, count, seed, *, mean=0.0, std=1.0, dtype=torch.float32):
@@ -66,6 +70,27 @@ def seeded_batches(shape, count, seed, *, mean=0.0, std=1.0, dtype=torch.float32
     mu = torch.as_tensor(mean, dtype=dtype).reshape(-1).view(view)           # (1, C, 1, ...) or (1, 1, ...)
     sigma = torch.as_tensor(std, dtype=dtype).reshape(-1).view(view)
     return [mu + sigma * torch.randn(shape, generator=g, dtype=dtype) for _ in range(count)]
+
+
+def similar_batches(x, count, seed):
+    """`count` batches shaped like x, drawn around x's own per-channel mean and standard deviation.
+
+    x[n, c, ...] ~ mean_c + std_c * z: batches "from the same data" as x, so the running statistics
+    they leave behind are what eval mode would meet in practice.
+
+    Returns:
+        (batches, mean (C,), var (C,)): the batches and the per-channel values they are drawn around.
+
+    >>> batches, mean, var = similar_batches(torch.tensor([[1.0, 10.0], [3.0, 20.0]]), 3, seed=0)
+    >>> len(batches), mean.tolist(), var.tolist()
+    (3, [2.0, 15.0], [1.0, 25.0])
+    """
+    if x.dim() < 2:
+        raise ExplorerError(f"Give a batched input (N, C, ...) to draw training batches like it; got shape "
+                            f"{tuple(x.shape)}.")
+    dims = (0,) + tuple(range(2, x.dim()))
+    var, mean = torch.var_mean(x, dim=dims, correction=0)                      # (C,) each
+    return seeded_batches(tuple(x.shape), count, seed, mean=mean, std=var.sqrt(), dtype=x.dtype), mean, var
 
 
 def train_then_eval(module, batches, x_eval=None, *, population_mean=None, population_var=None):
@@ -106,6 +131,8 @@ def train_then_eval(module, batches, x_eval=None, *, population_mean=None, popul
         running_var=torch.stack([traces[0].running_var_before] + [t.running_var_after for t in traces]),
         batch_mean=torch.stack([t.batch_mean.reshape(-1, channels).mean(0) for t in traces]),    # (K, C)
         batch_var=torch.stack([t.unbiased_var.reshape(-1, channels).mean(0) for t in traces]),   # (K, C)
+        batch_biased_var=torch.stack([t.batch_var.reshape(-1, channels).mean(0) for t in traces]),  # (K, C)
+        counts=tuple(t.count for t in traces),
         factors=tuple(t.update_factor for t in traces), train_trace=train_trace, eval_trace=eval_trace,
         population_mean=population_mean, population_var=population_var)
 
@@ -149,13 +176,17 @@ def batch_size_effect(batch_sizes=(1, 2, 4, 8, 16, 32), *, channels=4, size=4, n
     fixed = torch.randn(channels, size, size, generator=g, dtype=dtype) + offsets           # (C, H, W)
     spread = {k: [] for k in _NAMES}
     moved = {k: [] for k in _NAMES}
+    fixed_mean = {k: [] for k in _NAMES}
+    fixed_out = {k: [] for k in _NAMES}
     for b in batch_sizes:
         x = torch.randn(trials, b, channels, size, size, generator=g, dtype=dtype) + offsets  # (T, B, C, H, W)
         for k, (mean, _) in _three_norms(x, num_groups, eps).items():
             spread[k].append(mean.flatten(1)[:, 0].std(correction=0))   # the statistic sample 0, channel 0 uses
         x[:, 0] = fixed
-        for k, (_, out) in _three_norms(x, num_groups, eps).items():
+        for k, (mean, out) in _three_norms(x, num_groups, eps).items():
             moved[k].append(out[:, 0].std(dim=0, correction=0).mean())
+            fixed_mean[k].append(mean.flatten(1)[:, 0])                  # (T,)
+            fixed_out[k].append(out[:, 0].flatten(1)[:, 0])              # (T,) sample 0, channel 0, cell (0, 0)
     per_group = channels // num_groups
     counts = {"BatchNorm": [b * size * size for b in batch_sizes],
               "LayerNorm": [channels * size * size] * len(batch_sizes),
@@ -163,7 +194,9 @@ def batch_size_effect(batch_sizes=(1, 2, 4, 8, 16, 32), *, channels=4, size=4, n
     return BatchSizeEffect(batch_sizes=tuple(batch_sizes), trials=trials,
                            mean_spread={k: torch.stack(v) for k, v in spread.items()},
                            output_spread={k: torch.stack(v) for k, v in moved.items()},
-                           counts={k: torch.tensor(v) for k, v in counts.items()})
+                           counts={k: torch.tensor(v) for k, v in counts.items()},
+                           fixed_mean={k: torch.stack(v) for k, v in fixed_mean.items()},
+                           fixed_output={k: torch.stack(v) for k, v in fixed_out.items()})
 
 
 def _three_norms(x, num_groups, eps):
@@ -184,4 +217,5 @@ def _normalize(v, dims, eps):
     return mean, centered / torch.sqrt(var + eps)
 
 
-__all__ = ["TrainingRun", "BatchSizeEffect", "seeded_batches", "train_then_eval", "batch_size_effect"]
+__all__ = ["TrainingRun", "BatchSizeEffect", "seeded_batches", "similar_batches", "train_then_eval",
+           "batch_size_effect"]

@@ -156,3 +156,90 @@ def test_batch_size_noise_figure():
     assert {d.name for d in f.data} == {"BatchNorm", "LayerNorm", "GroupNorm"}
     assert list(f.data[1].y) == pytest.approx(e.output_spread["BatchNorm"].tolist())
     assert f.layout.xaxis.type == "log"
+
+
+def test_cell_at_finds_the_cell_drawn_there():
+    t = _traces((3, 5, 2, 3))["InstanceNorm"]
+    heat = fig.grouping(t, max_samples=2, max_channels=3, max_cells=4).data[0]
+    z = np.array(heat.z, dtype=float)
+    ids = t.group_ids()
+    for row in range(z.shape[0]):
+        for col in range(z.shape[1]):
+            index = fig.cell_at(t, row, col, max_samples=2, max_channels=3, max_cells=4)
+            if np.isnan(z[row, col]):
+                assert index is None
+            else:   # the colour drawn there is the colour of the cell it names
+                assert z[row, col] == int(ids[index]) % len(fig.PALETTE)
+                assert f"value {float(t.x[index]):.6g}" in heat.customdata[row][col]
+    assert fig.cell_at(t, -1, 0) is None and fig.cell_at(t, 0, 999) is None
+
+
+def test_selection_outlines_the_cells_of_the_selected_statistic():
+    t = _traces((2, 4, 2, 2))["GroupNorm"]                 # 2 groups of 2 channels: 8 cells per statistic
+    f = fig.grouping(t, selected=(1, 3, 0, 1))
+    same, cell = f.data[1], f.data[2]
+    assert same.name == "same statistic" and cell.name == "selected cell"
+    assert list(same.x).count(None) == 8                   # one closed square per cell of group (1, 1)
+    # blocks are 2x2 cells with a 1-cell gap: sample 1, channel 3, position (0, 1) sits at row 3, column 10
+    assert (min(v for v in cell.x if v is not None), min(v for v in cell.y if v is not None)) == (9.5, 2.5)
+
+
+def test_stages_draw_input_normalized_and_output():
+    t = _traces((2, 2, 2, 2))["BatchNorm"]
+    f = fig.stages(t)
+    assert [a.text.split(" ")[0] for a in f.layout.annotations][:3] == ["input", "x̂", "output"]
+    for heat, tensor in zip(f.data, (t.x, t.normalized, t.output)):
+        z = np.array(heat.z, dtype=float)
+        assert np.allclose(z[0, 0:2], tensor[0, 0, 0].numpy()) and np.allclose(z[4, 3:5], tensor[1, 1, 1].numpy())
+        assert heat.zmin == -heat.zmax                     # blue below 0, red above, per stage
+    assert fig.stages(_traces((4, 8, 3, 3))["BatchNorm"]).data[0].texttemplate is None   # too many to print
+
+
+def test_running_stepper_frames_follow_the_run():
+    run = _run()
+    f = fig.running_stepper(run, channel=1)
+    assert len(f.frames) == 7 and [fr.name for fr in f.frames] == [str(k) for k in range(7)]
+    k = 3
+    frame = f.frames[k]
+    running_mean, batch_mean, running_var, unbiased, biased = frame.data
+    assert list(running_mean.y) == pytest.approx(run.running_mean[:k + 1, 1].tolist())
+    assert list(batch_mean.x) == [k] and batch_mean.y[0] == pytest.approx(float(run.batch_mean[k - 1, 1]))
+    assert unbiased.y[0] == pytest.approx(float(run.batch_var[k - 1, 1]))
+    assert biased.y[0] == pytest.approx(float(run.batch_biased_var[k - 1, 1]))
+    # the formula in the title has this step's numbers: (1 - 0.1) * before + 0.1 * batch = after
+    title = frame.layout.title.text
+    assert f"{float(run.running_mean[k, 1]):.4g}" in title and "× 32/31" in title    # 8 samples x 4 positions
+    assert f.layout.sliders[0].currentvalue.prefix == "after batch "
+
+
+def test_batch_size_player_steps_through_batch_sizes():
+    e = batch_size_effect((1, 2, 8), trials=8, seed=1)
+    f = fig.batch_size_player(e)
+    assert [fr.name for fr in f.frames] == ["1", "2", "8"] and f.layout.sliders[0].active == 1
+    frame = f.frames[2]
+    assert list(frame.data[0].x) == pytest.approx(e.fixed_mean["BatchNorm"][2].tolist())
+    assert list(frame.data[4].x) == pytest.approx(e.fixed_output["LayerNorm"][2].tolist())
+    assert list(f.data[0].x) == pytest.approx(e.fixed_mean["BatchNorm"][1].tolist())   # starts at batch size 2
+    assert "only sample 0 itself" in f.frames[0].layout.title.text
+
+
+def test_cells_table_and_rows():
+    t = trace_norm(ex.make_layer("GroupNorm", (2, 4, 2), seed=1), ex.random_input((2, 4, 2), 1))
+    rows = fig.cells_table(t)
+    assert len(rows) == 16 and rows[5]["index"] == "(0, 2, 1)" and rows[5]["statistic"] == "sample 0, group 1"
+    assert rows[5]["output"] == pytest.approx(rows[5]["gamma"] * rows[5]["normalized"] + rows[5]["beta"])
+    assert rows[5]["x"] == float(t.x[0, 2, 1]) and rows[5]["gamma"] == float(t.weight[2])
+    assert len(fig.cells_table(t, max_rows=5)) == 5
+    labels, cols, values = fig.as_rows(t, t.output)
+    assert labels[:2] == ["n0 c0", "n0 c1"] and cols == ["0", "1"] and values.shape == (8, 2)
+    ln = trace_norm(nn.LayerNorm(3).double(), torch.tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]], dtype=torch.float64))
+    labels, cols, values = fig.as_rows(ln, ln.x)
+    assert labels == ["n0", "n1"] and values.tolist() == [[1, 2, 3], [4, 5, 6]]
+
+
+def test_preview_colours_each_layer_by_its_statistics():
+    f = fig.preview()
+    assert len(f.data) == 4 and f.layout.height == 150
+    # (2, 4, 2, 2): BatchNorm 4 statistics, LayerNorm 2, InstanceNorm 8, GroupNorm(2) 4
+    assert [len(np.unique(_drawn(h))) for h in f.data] == [4, 2, 8, 4]
+    assert not f.layout.xaxis.visible

@@ -2,6 +2,7 @@
 Normalization page's presets and seed-notes mistakes."""
 import copy
 import math
+import re
 
 import pytest
 import torch
@@ -28,7 +29,7 @@ def one_thread():
 @st.composite
 def norm_setups(draw):
     """A random normalization layer with random parameters and running stats, and an input it accepts."""
-    kind = draw(st.sampled_from(["bn1d", "bn2d", "ln", "in1d", "in2d", "gn", "rms"]))
+    kind = draw(st.sampled_from(["bn1d", "bn2d", "bn3d", "ln", "in1d", "in2d", "in3d", "gn", "rms"]))
     dtype = draw(st.sampled_from([torch.float32, torch.float64]))
     n, c = draw(st.integers(1, 4)), draw(st.integers(1, 4))
     eps = draw(st.sampled_from([1e-5, 1e-3, 0.1]))
@@ -36,21 +37,27 @@ def norm_setups(draw):
     train = draw(st.booleans())
     if kind == "bn1d":
         shape = draw(st.sampled_from([(n, c), (n, c, draw(st.integers(1, 5)))]))
-        m = nn.BatchNorm1d(c, eps=eps, momentum=momentum, affine=draw(st.booleans()),
+        m = nn.BatchNorm1d(c, eps=eps, momentum=momentum, affine=draw(st.booleans()), bias=draw(st.booleans()),
                            track_running_stats=draw(st.booleans()))
     elif kind == "bn2d":
         shape = (n, c, draw(st.integers(1, 4)), draw(st.integers(1, 4)))
-        m = nn.BatchNorm2d(c, eps=eps, momentum=momentum, affine=draw(st.booleans()),
+        m = nn.BatchNorm2d(c, eps=eps, momentum=momentum, affine=draw(st.booleans()), bias=draw(st.booleans()),
                            track_running_stats=draw(st.booleans()))
-    elif kind in ("in1d", "in2d"):
-        spatial = tuple(draw(st.integers(2, 5)) for _ in range(1 if kind == "in1d" else 2))
+    elif kind == "bn3d":
+        shape = (n, c) + tuple(draw(st.integers(1, 3)) for _ in range(3))
+        m = nn.BatchNorm3d(c, eps=eps, momentum=momentum, affine=draw(st.booleans()),
+                           track_running_stats=draw(st.booleans()))
+    elif kind in ("in1d", "in2d", "in3d"):
+        dims = {"in1d": 1, "in2d": 2, "in3d": 3}[kind]
+        spatial = tuple(draw(st.integers(2, 5 if dims < 3 else 3)) for _ in range(dims))
         shape = draw(st.sampled_from([(n, c) + spatial, (c,) + spatial]))  # batched or not
-        cls = nn.InstanceNorm1d if kind == "in1d" else nn.InstanceNorm2d
-        m = cls(c, eps=eps, momentum=momentum, affine=draw(st.booleans()), track_running_stats=draw(st.booleans()))
+        cls = {"in1d": nn.InstanceNorm1d, "in2d": nn.InstanceNorm2d, "in3d": nn.InstanceNorm3d}[kind]
+        m = cls(c, eps=eps, momentum=momentum, affine=draw(st.booleans()), bias=draw(st.booleans()),
+                track_running_stats=draw(st.booleans()))
     elif kind == "gn":
         g = draw(st.integers(1, 3))
         shape = (n, g * c) + tuple(draw(st.integers(1, 3)) for _ in range(draw(st.integers(0, 2))))
-        m = nn.GroupNorm(g, g * c, eps=eps, affine=draw(st.booleans()))
+        m = nn.GroupNorm(g, g * c, eps=eps, affine=draw(st.booleans()), bias=draw(st.booleans()))
     else:
         lead = tuple(draw(st.integers(1, 3)) for _ in range(draw(st.integers(0, 2))))
         normalized = tuple(draw(st.integers(1, 4)) for _ in range(draw(st.integers(1, 2))))
@@ -165,6 +172,28 @@ def test_trace_matches_a_copy_of_the_module_run_by_torch(setup):
     assert torch.equal(t.expand(t.mean), t.mean.flatten()[t.group_ids()])
     assert len(t.group_labels()) == t.mean.numel() == int(t.group_ids().max()) + 1
 
+    # the math panel's numbers for one cell are the trace's, and its group's values give its statistics
+    index = tuple(int(i) for i in torch.unravel_index(torch.tensor(setup[3] % x.numel()), x.shape))
+    c = t.cell(index)
+    assert (c.x, c.normalized, c.output, c.manual) == (float(x[index]), float(t.normalized[index]),
+                                                       float(t.output[index]), float(t.manual[index]))
+    assert c.std == pytest.approx(math.sqrt(c.var + c.eps), rel=1e-6)
+    assert abs(c.manual - (c.gamma * c.normalized + c.beta)) <= tol
+    if t.uses_batch_stats:
+        assert c.count == len(c.members) == t.count and float(x[index]) in c.members.tolist()
+        scale = 1 + float(x.abs().max()) ** 2
+        assert c.total / c.count == pytest.approx(c.mean if c.centred else float(c.members.mean()),
+                                                  abs=TOL[x.dtype] * scale)
+        assert c.squares / c.count == pytest.approx(c.var, abs=TOL[x.dtype] * scale)
+    else:
+        assert c.members is None and c.mean == float(t.running_mean_before[c.channel])
+        assert c.own_mean == pytest.approx(float(t.batch_mean.expand(x.shape)[index]))
+    if t.update_factor is not None:
+        assert c.running_mean_after == pytest.approx(float(reference.running_mean[c.channel]),
+                                                     abs=10 * TOL[x.dtype] * scale)
+        m = t.update_factor
+        assert c.running_var_after == pytest.approx((1 - m) * c.running_var_before + m * c.new_var, rel=1e-5)
+
 
 def test_layernorm_hand_worked():
     # x = [[1, 2, 3], [4, 5, 6]]: row means 2 and 5; deviations -1, 0, 1 in both rows, so the
@@ -268,6 +297,58 @@ def test_every_error_is_a_sentence_and_leaves_the_module_alone(module, x, messag
     assert all(torch.equal(v, state[k]) for k, v in module.state_dict().items())
 
 
+def test_cell_worked_by_hand_in_train_and_eval_mode():
+    # BatchNorm1d(1) on the batch [1, 3, 8]: mean 4, biased var (9 + 1 + 16) / 3 = 26/3, unbiased 13
+    m = nn.BatchNorm1d(1, momentum=0.5).double()
+    with torch.no_grad():
+        m.weight.fill_(2.0)
+        m.bias.fill_(1.0)
+    x = torch.tensor([[1.0], [3.0], [8.0]], dtype=torch.float64)
+    c = trace_norm(m, x).cell((2, 0))
+    assert (c.label, c.channel, c.count, c.total, c.mean) == ("channel 0", 0, 3, 12.0, 4.0)
+    assert c.squares == 26.0 and c.var == pytest.approx(26 / 3) and c.unbiased_var == pytest.approx(13.0)
+    assert c.normalized == pytest.approx(4 / math.sqrt(26 / 3 + 1e-5))
+    assert c.output == pytest.approx(2 * 4 / math.sqrt(26 / 3 + 1e-5) + 1)
+    # running: mean 0.5 * 0 + 0.5 * 4 = 2, var 0.5 * 1 + 0.5 * 13 = 7
+    assert (c.new_mean, c.new_var, c.samples_averaged) == (4.0, pytest.approx(13.0), 1)
+    assert c.running_mean_after == 2.0 and c.running_var_after == pytest.approx(7.0)
+    # eval: (8 - 2) / sqrt(7 + eps) * 2 + 1, while this input's own mean would be 4
+    e = trace_norm(m.eval(), x).cell((2, 0))
+    assert e.from_running and e.members is None and e.update_factor is None
+    assert (e.mean, e.own_mean) == (2.0, 4.0) and e.var == pytest.approx(7.0)
+    assert e.output == pytest.approx(2 * 6 / math.sqrt(7 + 1e-5) + 1)
+
+
+def test_cell_of_rmsnorm_and_instancenorm_running_average():
+    # RMSNorm over [3, 4]: no mean, squares 9 + 16 = 25, mean square 12.5
+    c = trace_norm(nn.RMSNorm(2).double(), torch.tensor([[3.0, 4.0]], dtype=torch.float64)).cell((0, 1))
+    assert not c.centred and c.mean == 0.0 and c.squares == 25.0 and c.var == 12.5
+    # InstanceNorm1d(1) with running stats: two samples [0, 2] and [4, 8] have means 1 and 6, unbiased
+    # variances 2 and 8; running_mean blends their average 3.5, running_var their average 5
+    m = nn.InstanceNorm1d(1, track_running_stats=True, momentum=1.0).double()
+    c = trace_norm(m, torch.tensor([[[0.0, 2.0]], [[4.0, 8.0]]], dtype=torch.float64)).cell((1, 0, 0))
+    assert c.label == "sample 1, channel 0" and c.mean == 6.0 and c.samples_averaged == 2
+    assert (c.new_mean, c.new_var, c.running_mean_after, c.running_var_after) == (3.5, 5.0, 3.5, 5.0)
+
+
+@pytest.mark.parametrize("index", [(0,), (2, 0), (0, 3), (-1, 0)])
+def test_cell_outside_the_input_is_a_sentence(index):
+    t = trace_norm(nn.LayerNorm(3), torch.zeros(2, 3))
+    with pytest.raises(ExplorerError, match="outside the input of shape"):
+        t.cell(index)
+
+
+class _Refusing(nn.LayerNorm):
+    """A LayerNorm whose forward fails the way a broken custom layer might."""
+    def forward(self, x):
+        raise RuntimeError("custom forward failed")
+
+
+def test_a_forward_our_checks_missed_still_gives_a_message():
+    with pytest.raises(ExplorerError, match="PyTorch rejected this layer and input: custom forward failed"):
+        trace_norm(_Refusing(3), torch.zeros(2, 3))
+
+
 def test_instancenorm_without_gamma_ignores_num_features_like_torch():
     m = nn.InstanceNorm1d(3)
     with pytest.warns(UserWarning):
@@ -334,7 +415,64 @@ def test_make_layer_builds_a_layer_that_fits(shape):
     assert ex.make_layer("LayerNorm", shape, normalized_dims=1).normalized_shape == (shape[-1],)
 
 
+def test_random_input_code_rebuilds_the_same_tensor():
+    for shape, kw in [((3, 2, 2, 2), dict(mean=1.0, std=0.5, channel_step=2.0)), ((4, 3), dict(std=3.0)),
+                      ((2, 5, 7), dict(channel_step=0.5))]:
+        scope = {"torch": torch}
+        exec(ex.random_input_code(shape, 11, **kw), scope)
+        assert torch.equal(scope["x"], ex.random_input(shape, 11, **kw))
+    scope = {"torch": torch}
+    exec(ex.counting_code((2, 3, 4)), scope)
+    assert torch.equal(scope["x"], ex.counting((2, 3, 4)))
+
+
+def test_channel_offset_moves_each_channel_by_its_index():
+    # offset 10 per channel: channel c's values sit near 10 c (std 1), so the means are about 0, 10, 20
+    x = ex.random_input((400, 3), 0, channel_step=10.0)
+    assert x.mean(0).tolist() == pytest.approx([0.0, 10.0, 20.0], abs=0.3)
+    assert torch.equal(ex.random_input((4, 3), 5), torch.round(torch.randn(
+        (4, 3), generator=torch.Generator().manual_seed(5), dtype=torch.float64) * 100) / 100)
+
+
+def test_typed_input_is_laid_out_row_major():
+    x = ex.typed_input("1, 2, 3\n4 5 6; 7, 8", "(2, 4)")
+    assert x.tolist() == [[1, 2, 3, 4], [5, 6, 7, 8]] and x.dtype == torch.float64
+    assert ex.typed_input("1 2 3 4", "1 x 2 x 2").shape == (1, 2, 2)
+
+
+@pytest.mark.parametrize("text, shape, message", [
+    ("1, 2, 3", "2, 2", "You typed 3 numbers but the shape (2, 2) holds 4"),
+    ("1, 2, x", "3, 1", "not a number"),
+    ("1, 2", "two, 1", "not a list of whole numbers"),
+    ("1, 2", "2", "2 to 4 whole numbers"),
+    ("1, 2", "1, 1, 1, 1, 2", "2 to 4 whole numbers"),
+    ("1, 2", "2, 0", "at least 1"),
+    ("1", "100, 100", "type at most 4096"),
+    ("", "1, 1", "empty"),
+])
+def test_typed_input_errors(text, shape, message):
+    with pytest.raises(ExplorerError, match=re.escape(message)):
+        ex.typed_input(text, shape)
+
+
+def test_default_groups_and_five_layers_need_positions():
+    assert [ex.default_groups(c) for c in (1, 2, 3, 4, 6)] == [1, 2, 1, 2, 2]
+    assert ex.five_layers((2, 3, 4))["GroupNorm"].num_groups == 1
+    with pytest.raises(ExplorerError, match="needs positions"):
+        ex.five_layers((2, 3))
+
+
+def test_make_layer_passes_bias_and_rmsnorm_eps_none():
+    assert ex.make_layer("LayerNorm", (2, 3, 4), normalized_dims=1, bias=False).bias is None
+    assert ex.make_layer("RMSNorm", (2, 3), eps=None).eps is None
+    m = ex.make_layer("BatchNorm", (2, 3, 4), momentum=None, affine=False, track_running_stats=False)
+    assert (type(m), m.momentum, m.affine, m.track_running_stats) == (nn.BatchNorm1d, None, False, False)
+
+
 @pytest.mark.parametrize("kwargs, message", [
+    (dict(kind="LayerNorm", shape=(2, 3), eps=None), "RMSNorm's option"),
+    (dict(kind="BatchNorm", shape=(2, 3), eps=0.0), "eps must be a positive number"),
+    (dict(kind="BatchNorm", shape=(2, 3), momentum=1.5), "momentum must be between 0 and 1"),
     (dict(kind="BatchNorm2", shape=(2, 3)), "Unknown normalization"),
     (dict(kind="GroupNorm", shape=(2, 6, 4), num_groups=4), "cannot be split"),
     (dict(kind="InstanceNorm", shape=(2, 3)), "3 to 5 dims"),

@@ -8,7 +8,8 @@ from hypothesis import strategies as st
 from torch import nn
 
 from explorer import ExplorerError
-from explorer.normalization_steps import _three_norms, batch_size_effect, seeded_batches, train_then_eval
+from explorer.normalization_steps import (_three_norms, batch_size_effect, seeded_batches, similar_batches,
+                                          train_then_eval)
 
 TOL = {torch.float32: 1e-5, torch.float64: 1e-10}
 
@@ -135,3 +136,38 @@ def test_batch_size_effect_errors(kwargs, message):
     with pytest.raises(ExplorerError) as err:
         batch_size_effect(**kwargs)
     assert message in str(err.value)
+
+
+def test_similar_batches_are_drawn_around_the_inputs_own_channels():
+    # channel 0 of x holds 1 and 3 (mean 2, biased var 1), channel 1 holds 10 and 20 (mean 15, var 25)
+    x = torch.tensor([[1.0, 10.0], [3.0, 20.0]])
+    batches, mean, var = similar_batches(x, 3, seed=4)
+    assert mean.tolist() == [2.0, 15.0] and var.tolist() == [1.0, 25.0]
+    g = torch.Generator().manual_seed(4)
+    for b in batches:   # the documented recipe: mean_c + std_c * z, z from the seeded generator
+        assert torch.equal(b, mean.view(1, -1) + var.sqrt().view(1, -1) * torch.randn((2, 2), generator=g))
+    big, _, _ = similar_batches(torch.stack([torch.tensor([1.0, 10.0]), torch.tensor([3.0, 20.0])] * 500), 1, 0)
+    assert big[0].mean(0).tolist() == pytest.approx([2.0, 15.0], abs=0.3)
+    with pytest.raises(ExplorerError, match="batched input"):
+        similar_batches(torch.zeros(3), 1, 0)
+
+
+def test_run_records_both_variances_of_every_batch():
+    batches = seeded_batches((5, 2, 3), 3, seed=9, mean=[1.0, -1.0])
+    run = train_then_eval(nn.BatchNorm1d(2), batches)
+    assert run.counts == (15, 15, 15)   # each channel averages 5 samples x 3 positions
+    for k, b in enumerate(batches):
+        biased = b.transpose(0, 1).reshape(2, -1).var(dim=1, correction=0)
+        assert torch.allclose(run.batch_biased_var[k], biased, atol=1e-6)
+        assert torch.allclose(run.batch_var[k], biased * 15 / 14, atol=1e-6)
+
+
+def test_fixed_sample_statistics_move_only_for_batchnorm():
+    e = batch_size_effect((1, 2, 16), trials=20, seed=3)
+    for name in ("LayerNorm", "GroupNorm"):
+        for values in (e.fixed_mean[name], e.fixed_output[name]):
+            assert torch.equal(values, values[:, :1].expand_as(values))   # one value, whatever the batch-mates
+    bn_mean, bn_out = e.fixed_mean["BatchNorm"], e.fixed_output["BatchNorm"]
+    assert bn_mean.shape == (3, 20)
+    assert float(bn_mean[0].std()) == 0.0 and float(bn_out[0].std()) == 0.0   # a batch of one: only sample 0
+    assert float(bn_out[1].std()) > float(bn_out[2].std()) > 0                # more batch-mates, less noise
