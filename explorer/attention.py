@@ -33,7 +33,8 @@ class AdditiveAttention(nn.Module):
         embed_dim: size E of a query vector
         kdim: size of a key vector (default embed_dim)
         hidden_dim: size H of the hidden layer that scores one (query, key) pair (default embed_dim)
-        dtype: dtype of the parameters (default torch's default, float32)
+        dtype, device: of the parameters (defaults as torch's; device="meta" builds it without
+            drawing its initial weights from torch's global random generator)
 
     Shape:
         query (B, L, E) or (L, E); key (B, S, kdim); value (B, S, V), default the key.
@@ -47,7 +48,7 @@ class AdditiveAttention(nn.Module):
     ((2, 5, 4), (2, 5, 7))
     """
 
-    def __init__(self, embed_dim, kdim=None, hidden_dim=None, *, dtype=None):
+    def __init__(self, embed_dim, kdim=None, hidden_dim=None, *, dtype=None, device=None):
         super().__init__()
         self.embed_dim = embed_dim
         self.kdim = embed_dim if kdim is None else kdim
@@ -55,7 +56,7 @@ class AdditiveAttention(nn.Module):
         for name in ("embed_dim", "kdim", "hidden_dim"):
             if not isinstance(getattr(self, name), int) or getattr(self, name) < 1:
                 raise ExplorerError(f"AdditiveAttention needs a positive whole number for {name}.")
-        kw = dict(bias=False, dtype=dtype)
+        kw = dict(bias=False, dtype=dtype, device=device)
         self.w_q = nn.Linear(self.embed_dim, self.hidden_dim, **kw)  # W_q: query -> hidden
         self.w_k = nn.Linear(self.kdim, self.hidden_dim, **kw)       # W_k: key -> hidden
         self.v = nn.Linear(self.hidden_dim, 1, **kw)                 # v^T: hidden -> one score
@@ -90,6 +91,26 @@ class ScoreTerms:
 
 
 @dataclass(frozen=True)
+class QueryRow:
+    """Everything behind one row of the weights: query i of one head against every key j.
+
+    With a 0 / -inf mask, `weights` is `unmasked` with the blocked keys dropped and the rest divided
+    by what they kept: the softmax renormalizes over the keys a query may see.
+    """
+    raw: torch.Tensor       # (S,) q_i . k_j (additive: v^T tanh(W_q q_i + W_k k_j))
+    scale: float            # 1/sqrt(d) (additive: 1)
+    mask: torch.Tensor      # (S,) 0 allowed, -inf blocked, or the float mask value
+    scores: torch.Tensor    # (S,) raw * scale + mask
+    top: float              # the largest score, subtracted before exp so exp cannot overflow
+    exp: torch.Tensor       # (S,) exp(score - top); exactly 0 for a blocked key
+    total: float            # sum of exp
+    weights: torch.Tensor   # (S,) exp / total, as recorded in trace.weights
+    unmasked: torch.Tensor  # (S,) the weights this query would get with no mask at all
+    values: torch.Tensor    # (S, dv) the head's value vectors
+    output: torch.Tensor    # (dv,) sum_j weights_j values_j, as recorded in trace.head_outputs
+
+
+@dataclass(frozen=True)
 class Stage:
     """One step of the pipeline, for drawing it with its shape."""
     name: str       # short label
@@ -113,12 +134,15 @@ class AttentionTrace:
     v: torch.Tensor               # (b, head, S, dv) projected values (additive: the values as given)
     raw_scores: torch.Tensor      # (b, head, L, S) Q K^T before scale and mask (additive: v^T tanh(...))
     scale: float                  # factor on raw_scores: 1/sqrt(d) (additive: 1)
-    mask: Optional[torch.Tensor]  # (b, head, L, S) added to the scores: 0 allowed, -inf blocked; None if unmasked
+    mask: Optional[torch.Tensor]  # (b, head, L, S) added to the scores: 0 allowed, -inf blocked; None if
+                                  # unmasked. A broadcast view: heads (and batch items) may share memory
     scores: torch.Tensor          # (b, head, L, S) raw_scores * scale + mask; blocked cells are -inf
     weights: torch.Tensor         # (b, head, L, S) softmax over keys; every row sums to 1
     head_outputs: torch.Tensor    # (b, head, L, dv) weights @ v
     concat: torch.Tensor          # (b, L, head * dv) heads side by side, before out_proj
-    module_weights: torch.Tensor  # (b, L, S) the weights the module itself returned, averaged over heads
+    module_head_weights: torch.Tensor  # (b, head, L, S) the weights the module returned per head
+                                       # (average_attn_weights=False)
+    module_weights: torch.Tensor  # (b, L, S) their mean over heads: what the module returns by default
 
     @property
     def batch(self):
@@ -173,6 +197,28 @@ class AttentionTrace:
         return ScoreTerms(products=products, hidden=hidden, raw=float(self.raw_scores[b, head, i, j]),
                           scale=self.scale, mask=mask, score=float(self.scores[b, head, i, j]))
 
+    def query_row(self, b, head, i):
+        """The numbers behind weights[b, head, i, :]: scores, exp, sum, weights and the mixed values.
+
+        >>> t = trace_attention(nn.MultiheadAttention(4, 1, batch_first=True), torch.randn(1, 3, 4), is_causal=True)
+        >>> r = t.query_row(0, 0, 1)
+        >>> r.exp.tolist()[2], abs(float(r.exp.sum()) - r.total) < 1e-6
+        (0.0, True)
+        """
+        for name, value, size in (("batch", b, self.batch), ("head", head, self.num_heads),
+                                  ("query", i, self.tgt_len)):
+            if not 0 <= value < size:
+                raise ExplorerError(f"The {name} index {value} is out of range; pick 0 to {size - 1}.")
+        raw = self.raw_scores[b, head, i]                                     # (S,)
+        mask = torch.zeros_like(raw) if self.mask is None else self.mask[b, head, i]
+        scores = self.scores[b, head, i]                                      # (S,)
+        top = scores.max()
+        e = torch.exp(scores - top)                                           # (S,)
+        return QueryRow(raw=raw, scale=self.scale, mask=mask, scores=scores, top=float(top), exp=e,
+                        total=float(e.sum()), weights=self.weights[b, head, i],
+                        unmasked=softmax_rows(raw * self.scale), values=self.v[b, head],
+                        output=self.head_outputs[b, head, i])
+
     def stages(self):
         """The pipeline from inputs to output as a list of Stage, with batch-first shapes."""
         b, h, L, S = self.weights.shape
@@ -180,20 +226,20 @@ class AttentionTrace:
         if self.kind == "additive":
             return [Stage("queries", "W_q q", (b, L, d)), Stage("keys", "W_k k", (b, S, d)),
                     Stage("hidden", "tanh(W_q q_i + W_k k_j)", (b, L, S, d)),
-                    Stage("scores", "v^T tanh(W_q q_i + W_k k_j) + M", (b, L, S)),
+                    Stage("scores", "vᵀ tanh(W_q q_i + W_k k_j) + M", (b, L, S)),
                     Stage("weights", "softmax(scores) over keys", (b, L, S)),
                     Stage("output", "weights V", (b, L, dv))]
         bias = self.module.in_proj_bias is not None
         plus = (lambda n: f" + b_{n}") if bias else (lambda n: "")
-        return [Stage("Q", f"Q = X_q W_q^T{plus('q')}", (b, L, h * d)),
-                Stage("K", f"K = X_k W_k^T{plus('k')}", (b, S, h * d)),
-                Stage("V", f"V = X_v W_v^T{plus('v')}", (b, S, h * dv)),
+        return [Stage("Q", f"Q = X_q W_qᵀ{plus('q')}", (b, L, h * d)),
+                Stage("K", f"K = X_k W_kᵀ{plus('k')}", (b, S, h * d)),
+                Stage("V", f"V = X_v W_vᵀ{plus('v')}", (b, S, h * dv)),
                 Stage("split heads", f"{h} heads of size d = {d}", (b, h, L, d)),
-                Stage("scores", "Q K^T / sqrt(d) + M", (b, h, L, S)),
+                Stage("scores", "Q Kᵀ / √d + M", (b, h, L, S)),
                 Stage("weights", "softmax(scores) over keys", (b, h, L, S)),
                 Stage("heads", "weights V", (b, h, L, dv)),
                 Stage("concat", "heads side by side", (b, L, h * dv)),
-                Stage("output", "concat W_o^T" + (" + b_o" if self.module.out_proj.bias is not None else ""),
+                Stage("output", "concat W_oᵀ" + (" + b_o" if self.module.out_proj.bias is not None else ""),
                       (b, L, self.module.embed_dim))]
 
 
@@ -225,15 +271,19 @@ def _check_mask(mask, name, allowed):
 
 
 def _combined_mask(attn_mask, key_padding_mask, B, h, L, S, dtype):
-    """One additive mask (B, h, L, S): 0 where a query may look, -inf where it may not; None if unmasked."""
+    """One additive mask: 0 where a query may look, -inf where it may not; None if unmasked.
+
+    Its shape broadcasts to (B, h, L, S) without copying: (1, 1, L, S) for one (L, S) mask shared by
+    every head and batch item, (B, 1, L, S) with key padding, (B, h, L, S) for a per-head mask.
+    """
     if attn_mask is None and key_padding_mask is None:
         return None
-    mask = torch.zeros(B, h, L, S, dtype=dtype)                               # (B, h, L, S)
+    mask = torch.zeros(1, 1, L, S, dtype=dtype)                               # (1, 1, L, S)
     if attn_mask is not None:
         am = additive_mask(attn_mask, dtype)
-        mask = mask + (am if am.dim() == 2 else am.view(B, h, L, S))          # (B, h, L, S)
+        mask = am.view(1, 1, L, S) if am.dim() == 2 else am.view(B, h, L, S)  # (1|B, 1|h, L, S)
     if key_padding_mask is not None:
-        mask = mask + additive_mask(key_padding_mask, dtype).view(B, 1, 1, S)  # (B, h, L, S)
+        mask = mask + additive_mask(key_padding_mask, dtype).view(B, 1, 1, S)  # (B, 1|h, L, S)
     return mask
 
 
@@ -244,7 +294,7 @@ def _refuse_empty_rows(mask, heads):
     empty = torch.isneginf(mask).all(dim=-1)                                  # (B, h, L)
     if bool(empty.any()):
         b, h, i = (int(n) for n in empty.nonzero()[0])
-        where = f"batch {b}" + (f", head {h}" if heads > 1 else "")
+        where = f"batch {b}" + (f", head {h}" if heads > 1 and mask.shape[1] > 1 else "")
         raise ExplorerError(
             f"Query {i} ({where}) has every key masked, so it has nothing to attend to: the softmax of "
             "an empty set is undefined and PyTorch returns NaN there. Unmask at least one key in that row "
@@ -264,8 +314,8 @@ def _module_masks(attn_mask, key_padding_mask, dtype):
 def softmax_rows(scores):
     """exp(s - max) / sum over the last dim; subtracting the row max keeps exp from overflowing."""
     top = scores.amax(dim=-1, keepdim=True)                                   # (..., 1)
-    e = torch.exp(scores - top)                                               # (..., S) blocked -> exactly 0
-    return e / e.sum(dim=-1, keepdim=True)
+    e = torch.sub(scores, top).exp_()                                         # (..., S) blocked -> exactly 0
+    return e.div_(e.sum(dim=-1, keepdim=True))
 
 
 def _linear(x, w, b):
@@ -298,7 +348,7 @@ def _dot_product_steps(m, query, key, value, mask):
     v = _split_heads(_linear(value, w_v, b_v), h)                              # (B, h, S, d)
     scale = 1.0 / math.sqrt(E // h)
     raw = q @ k.transpose(-2, -1)                                              # (B, h, L, S)
-    scores = raw * scale if mask is None else raw * scale + mask               # (B, h, L, S)
+    scores = raw * scale if mask is None else torch.add(mask, raw, alpha=scale)  # (B, h, L, S)
     weights = softmax_rows(scores)                                             # (B, h, L, S)
     heads = weights @ v                                                        # (B, h, L, d)
     concat = heads.transpose(1, 2).reshape(B, L, E)                            # (B, L, E)
@@ -450,16 +500,18 @@ def trace_attention(module, query, key=None, value=None, *, attn_mask=None, key_
         kind, steps = "additive", _additive_steps
     else:
         output, module_weights = no_grad_forward(module, query, key, value, key_padding_mask=kpm,
-                                                 need_weights=True, attn_mask=am, average_attn_weights=True,
+                                                 need_weights=True, attn_mask=am, average_attn_weights=False,
                                                  is_causal=is_causal)
         kind, steps = "dot-product", _dot_product_steps
     with torch.no_grad():
         fields, out = steps(module, q_in, k_in, v_in, mask)
     manual = _from_batch_first(out, batched, batch_first)
+    head_weights = module_weights.view(B, h, L, S)                            # (B, h, L, S)
     return AttentionTrace(module=module, kind=kind, batch_first=batch_first, batched=batched,
                           is_causal=is_causal, output=output, manual=manual,
-                          max_abs_error=max_abs_error(output, manual), mask=mask,
-                          module_weights=module_weights if batched else module_weights.unsqueeze(0), **fields)
+                          max_abs_error=max_abs_error(output, manual),
+                          mask=None if mask is None else mask.expand(B, h, L, S),
+                          module_head_weights=head_weights, module_weights=head_weights.mean(dim=1), **fields)
 
 
 # -- temperature -------------------------------------------------------------------------------
@@ -508,5 +560,5 @@ def entropy_curve(trace, multipliers, b=0, head=0):
     return torch.stack([temperature(trace, m).entropy[b, head].mean() for m in multipliers])
 
 
-__all__ = ["AdditiveAttention", "AttentionTrace", "ScoreTerms", "Stage", "Temperature", "trace_attention",
+__all__ = ["AdditiveAttention", "AttentionTrace", "QueryRow", "ScoreTerms", "Stage", "Temperature", "trace_attention",
            "temperature", "entropy_curve", "row_entropy", "softmax_rows", "additive_mask", "causal_mask"]

@@ -61,8 +61,13 @@ def token_vector(token, embed_dim, seed=0, dtype=torch.float32):
 
 
 def embedding_layer(vocab, embed_dim, seed=0, dtype=torch.float32):
-    """nn.Embedding over `vocab` with padding_idx 0 (a zero row), every other row from token_vector."""
-    emb = nn.Embedding(len(vocab), embed_dim, padding_idx=vocab.get(PAD, 0), dtype=dtype)
+    """nn.Embedding over `vocab` with padding_idx 0 (a zero row), every other row from token_vector.
+
+    Built on the meta device, so torch's own initialisation never draws from the global random
+    generator that every session of the server shares; every row is then written here.
+    """
+    emb = nn.Embedding(len(vocab), embed_dim, padding_idx=vocab.get(PAD, 0), dtype=dtype, device="meta")
+    emb = emb.to_empty(device="cpu")
     with torch.no_grad():
         for tok, i in vocab.items():
             emb.weight[i] = 0.0 if tok == PAD else token_vector(tok, embed_dim, seed, dtype)
@@ -95,8 +100,11 @@ class Sentences:
     embedding: nn.Embedding          # the lookup table used
 
 
-def embed_sentences(texts, embed_dim, seed=0, positional=True, dtype=torch.float32):
+def embed_sentences(texts, embed_dim, seed=0, positional=True, dtype=torch.float32, pads=0):
     """Tokenize, pad and embed sentences; the mask marks the padding so no query attends to it.
+
+    Every sentence is padded to the longest one, then `pads` more PAD tokens are appended to all,
+    as when a batch is padded to the length of a longer sentence that is not shown.
 
     >>> s = embed_sentences(["the cat sat", "hello"], 8)
     >>> tuple(s.x.shape), s.tokens[1], s.key_padding_mask[1].tolist()
@@ -104,8 +112,12 @@ def embed_sentences(texts, embed_dim, seed=0, positional=True, dtype=torch.float
     """
     if isinstance(texts, str):
         texts = [texts]
+    if not isinstance(pads, int) or not 0 <= pads <= MAX_TOKENS:
+        raise ExplorerError(f"The number of pad tokens must be a whole number from 0 to {MAX_TOKENS}; got {pads}.")
     token_lists = [tokenize(t) for t in texts]
-    S = max(len(t) for t in token_lists)
+    S = max(len(t) for t in token_lists) + pads
+    if S > MAX_TOKENS:
+        raise ExplorerError(f"With the pad tokens the sequence has {S} positions; keep it to {MAX_TOKENS} or fewer.")
     padded = [t + [PAD] * (S - len(t)) for t in token_lists]
     vocab = build_vocab(*token_lists)
     emb = embedding_layer(vocab, embed_dim, seed, dtype)
@@ -117,13 +129,13 @@ def embed_sentences(texts, embed_dim, seed=0, positional=True, dtype=torch.float
     return Sentences(tokens=padded, ids=ids, x=x, key_padding_mask=ids == vocab[PAD], embedding=emb)
 
 
-def sentence_pair(source, target, embed_dim, seed=0, dtype=torch.float32):
+def sentence_pair(source, target, embed_dim, seed=0, dtype=torch.float32, positional=True, pads=0):
     """Encoder and decoder sentences for cross-attention: queries from the target, keys/values from the source.
 
-    Returns (source Sentences, target Sentences), each a batch of one.
+    Returns (source Sentences, target Sentences), each a batch of one; `pads` pad the source (the keys).
     """
-    return (embed_sentences([source], embed_dim, seed, dtype=dtype),
-            embed_sentences([target], embed_dim, seed, dtype=dtype))
+    return (embed_sentences([source], embed_dim, seed, positional, dtype, pads),
+            embed_sentences([target], embed_dim, seed, positional, dtype))
 
 
 def random_inputs(batch, tgt_len, src_len, embed_dim, kdim=None, vdim=None, seed=0, dtype=torch.float32):
@@ -149,13 +161,22 @@ def custom_mask(cells, tgt_len, src_len):
     return mask
 
 
+BIAS_SCALE = 0.1  # biases of a trained layer are small but not zero
+
+
+def init_scale(name, p):
+    """The standard deviation of a parameter's seeded values: 1/sqrt(fan_in) for weights, BIAS_SCALE for biases."""
+    return BIAS_SCALE if name.endswith("bias") else 1.0 / math.sqrt(p.shape[-1])
+
+
 def make_layer(kind="multihead", embed_dim=8, num_heads=2, seed=0, *, kdim=None, vdim=None, bias=True,
                batch_first=True, hidden_dim=None, dtype=torch.float32):
     """A seeded attention layer in eval mode: nn.MultiheadAttention or AdditiveAttention.
 
-    Weights are drawn from a torch.Generator with the usual 1/sqrt(fan_in) size, so the same seed
-    always builds the same layer, whatever torch's global random state. Biases start at zero, as torch
-    initialises them.
+    Learned-looking parameters: normal values of size init_scale, drawn in named_parameters() order
+    from a torch.Generator, so the same seed always builds the same layer. The layer is built on the
+    meta device first: torch's own initialisation would draw from the global random generator, which
+    every session of the server shares.
     """
     if kind == "multihead":
         if num_heads < 1 or embed_dim % num_heads:
@@ -163,17 +184,84 @@ def make_layer(kind="multihead", embed_dim=8, num_heads=2, seed=0, *, kdim=None,
             raise ExplorerError(f"embed_dim {embed_dim} must split evenly into heads; {num_heads} heads do not "
                                 f"divide it. Try {divisors}.")
         layer = nn.MultiheadAttention(embed_dim, num_heads, bias=bias, batch_first=batch_first, kdim=kdim,
-                                      vdim=vdim, dtype=dtype)
+                                      vdim=vdim, dtype=dtype, device="meta")
     elif kind == "additive":
-        layer = AdditiveAttention(embed_dim, kdim=kdim, hidden_dim=hidden_dim, dtype=dtype)
+        layer = AdditiveAttention(embed_dim, kdim=kdim, hidden_dim=hidden_dim, dtype=dtype, device="meta")
     else:
         raise ExplorerError(f"Unknown attention kind {kind!r}; choose 'multihead' or 'additive'.")
-    layer = layer.eval()
+    layer = layer.to_empty(device="cpu").eval()
     g = torch.Generator().manual_seed(int(seed))
     with torch.no_grad():
         for name, p in layer.named_parameters():
-            if name.endswith("bias"):
-                p.zero_()
-            else:
-                p.copy_(torch.randn(p.shape, generator=g, dtype=dtype) / math.sqrt(p.shape[-1]))
+            p.copy_(torch.randn(p.shape, generator=g, dtype=dtype) * init_scale(name, p))
     return layer
+
+
+# -- the seed notes' common mistakes -------------------------------------------------------------
+def _seeded_layer_code(E, heads):
+    return (f"layer = nn.MultiheadAttention({E}, {heads}, batch_first=True).eval()\n"
+            "g = torch.Generator().manual_seed(0)\n"
+            "with torch.no_grad():  # the page's seeded weights\n"
+            "    for name, p in layer.named_parameters():\n"
+            f"        p.copy_(torch.randn(p.shape, generator=g) * ({BIAS_SCALE!r} if name.endswith('bias') "
+            "else 1.0 / math.sqrt(p.shape[-1])))\n"
+            f"x = torch.randn(1, 6, {E}, generator=torch.Generator().manual_seed(1))  # six tokens\n")
+
+
+def mistakes():
+    """The notes' attention code, used where it does not fit nn.MultiheadAttention, against torch."""
+    from ..attention import temperature, trace_attention
+    from . import Mistake
+    E, heads = 32, 4
+    d = E // heads
+    layer = make_layer("multihead", E, heads, seed=0)
+    x = torch.randn(1, 6, E, generator=torch.Generator().manual_seed(1))
+    t = trace_attention(layer, x)
+    wrong = temperature(t, math.sqrt(d / E)).weights[0, 0]                       # softmax(QK^T / sqrt(E))
+    right_top = [round(float(v), 3) for v in t.weights[0, 0].max(dim=-1).values]
+    wrong_top = [round(float(v), 3) for v in wrong.max(dim=-1).values]
+    scale = Mistake(
+        title="dividing by √d_model in a multi-head layer",
+        claim="“scores = Q Kᵀ / √d_model” (the notes' Attention class divides by "
+              "`torch.sqrt(torch.tensor(self.d_model))`), while their formula says d_k is the size of a key vector.",
+        what_goes_wrong=f"With several heads each key vector has d = E / heads numbers, and nn.MultiheadAttention "
+                        f"scales by 1/√d. For E = {E} and {heads} heads that is 1/√{d}, not 1/√{E}: the notes' "
+                        f"scores are {math.sqrt(E / d):.3g}× too small and every row too flat. The largest weight "
+                        f"of each query row in head 0: torch {right_top}, with √d_model {wrong_top}.",
+        trace=t,
+        code="import math\nimport torch\nfrom torch import nn\n\n" + _seeded_layer_code(E, heads) +
+             "with torch.no_grad():\n"
+             "    _, w = layer(x, x, x, average_attn_weights=False)  # (1, heads, 6, 6)\n"
+             "    W_q, W_k, _ = layer.in_proj_weight.chunk(3)\n"
+             "    b_q, b_k, _ = layer.in_proj_bias.chunk(3)\n"
+             f"    q, k = (x @ W_q.T + b_q)[0, :, :{d}], (x @ W_k.T + b_k)[0, :, :{d}]  # head 0\n"
+             f"    right = torch.softmax(q @ k.T / math.sqrt({d}), dim=-1)   # d = E / heads\n"
+             f"    wrong = torch.softmax(q @ k.T / math.sqrt({E}), dim=-1)  # d_model\n"
+             "print(torch.allclose(right, w[0, 0], atol=1e-6))  # True: the layer uses d = E / heads\n"
+             "print(right.max(-1).values, wrong.max(-1).values, sep='\\n')\n")
+
+    L = x.shape[1]
+    causal = trace_attention(layer, x, is_causal=True)
+    keep = torch.ones(L, L).tril().bool()                                        # the notes' 1 = keep
+    with torch.no_grad():
+        _, flipped = layer(x, x, x, attn_mask=keep)                              # True = blocked to torch
+    nan_rows = [i for i in range(L) if bool(torch.isnan(flipped[0, i]).any())]
+    first = [round(float(v), 3) for v in flipped[0, 0]]
+    mask = Mistake(
+        title="a 1 = keep mask given to nn.MultiheadAttention",
+        claim="“scores.masked_fill_(mask == 0, float('-inf'))”: in the notes a mask holds 1 where a query may "
+              "look, e.g. torch.tril(torch.ones(L, L)) for a causal mask.",
+        what_goes_wrong=f"nn.MultiheadAttention reads a bool attn_mask the other way round: True means *may not "
+                        f"attend*. The tril mask then blocks the past and opens the future: the "
+                        f"first query's weights become {first}, and row(s) {nan_rows} have every key blocked, so "
+                        f"torch returns NaN there. Pass ~keep instead, which is "
+                        f"torch.ones(L, L, dtype=torch.bool).triu(1).",
+        trace=causal,
+        code="import math\nimport torch\nfrom torch import nn\n\n" + _seeded_layer_code(E, heads) +
+             f"keep = torch.ones({L}, {L}).tril().bool()  # the notes' convention: True = may look\n"
+             "with torch.no_grad():\n"
+             "    _, wrong = layer(x, x, x, attn_mask=keep)   # torch: True = may NOT look\n"
+             "    _, right = layer(x, x, x, attn_mask=~keep)  # the causal mask torch expects\n"
+             "print(wrong)  # the future is open, the last row is NaN\n"
+             "print(right)  # lower triangular, every row sums to 1\n")
+    return [scale, mask]

@@ -4,6 +4,7 @@ import math
 
 import pytest
 import torch
+import torch.nn.functional as F
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from torch import nn
@@ -113,10 +114,51 @@ def test_multihead_matches_torch(c):
     assert float((t.averaged_weights - avg).abs().max()) <= TOL[c["dtype"]]
     assert float((t.weights - per_head).abs().max()) <= TOL[c["dtype"]]
     assert torch.allclose(t.weights.sum(-1), torch.ones((), dtype=query.dtype), atol=TOL[c["dtype"]])
+    assert float((t.module_head_weights - per_head).abs().max()) <= TOL[c["dtype"]]
     if t.mask is not None:
+        assert t.mask.shape == t.weights.shape
         assert bool((t.weights[torch.isneginf(t.mask)] == 0).all())
     assert all(torch.equal(before[k], v) for k, v in m.state_dict().items())
     assert m.training == c["train"]
+    _check_intermediates(m, t, query, key, value, c)
+
+
+def _check_intermediates(m, t, query, key, value, c):
+    """Every recorded step against torch's own ops: projections by F.linear, scores by einsum,
+    weights by torch.softmax, the output by the module's out_proj."""
+    tol = TOL[c["dtype"]] * 10
+    h, E = c["heads"], c["embed"]
+    d = E // h
+
+    def batch_first(x):
+        if x.dim() == 2:
+            return x.unsqueeze(0)
+        return x if c["batch_first"] else x.transpose(0, 1)
+
+    q_in, k_in, v_in = (batch_first(x) for x in (query, key, value))
+    if m._qkv_same_embed_dim:
+        w_q, w_k, w_v = m.in_proj_weight.detach().chunk(3)
+    else:
+        w_q, w_k, w_v = (w.detach() for w in (m.q_proj_weight, m.k_proj_weight, m.v_proj_weight))
+    b_q, b_k, b_v = m.in_proj_bias.detach().chunk(3) if m.in_proj_bias is not None else (None, None, None)
+    B = q_in.shape[0]
+    heads = lambda x: x.view(B, x.shape[1], h, d).transpose(1, 2)  # noqa: E731
+    q, k, v = heads(F.linear(q_in, w_q, b_q)), heads(F.linear(k_in, w_k, b_k)), heads(F.linear(v_in, w_v, b_v))
+    assert float((t.q - q).abs().max()) <= tol and float((t.k - k).abs().max()) <= tol
+    assert float((t.v - v).abs().max()) <= tol
+    raw = torch.einsum("bhld,bhsd->bhls", q, k)
+    assert float((t.raw_scores - raw).abs().max()) <= tol * max(1.0, float(raw.abs().max()))
+    assert t.scale == pytest.approx(1 / math.sqrt(d))
+    expected = t.raw_scores * t.scale + (0 if t.mask is None else t.mask)
+    assert torch.equal(torch.isneginf(t.scores), torch.isneginf(expected))
+    finite = torch.isfinite(expected)
+    assert float(torch.where(finite, t.scores - expected, 0.0).abs().max()) <= tol
+    assert float((t.weights - torch.softmax(t.scores, dim=-1)).abs().max()) <= tol
+    assert float((t.head_outputs - t.weights @ t.v).abs().max()) <= tol
+    assert torch.equal(t.concat, t.head_outputs.transpose(1, 2).reshape(B, -1, E))
+    with torch.no_grad():
+        out = m.out_proj(t.concat)
+    assert float((out - batch_first(t.output)).abs().max()) <= tol * max(1.0, float(out.abs().max()))
 
 
 def test_hand_worked_two_tokens():
@@ -157,16 +199,19 @@ def test_masks_give_exact_zeros():
     assert t.max_abs_error < 1e-5
 
 
-def _additive_by_loops(att, q, k, v, pad):
-    """Bahdanau attention with Python loops and math.exp, for float64 inputs (B, L, E)."""
-    Wq, Wk, vv = (p.detach() for p in (att.w_q.weight, att.w_k.weight, att.v.weight[0]))
+def _additive_by_loops(att, q, k, v, pad, block=None):
+    """Bahdanau attention with Python loops and math.exp, for float64 inputs (B, L, E); pad (B, S) and
+    block (L, S) are True where a key is hidden."""
+    Wq, Wk, vv = (p.detach().double() for p in (att.w_q.weight, att.w_k.weight, att.v.weight[0]))
     B, L, S = q.shape[0], q.shape[1], k.shape[1]
     out = torch.zeros(B, L, v.shape[-1], dtype=torch.float64)
     weights = torch.zeros(B, L, S, dtype=torch.float64)
     for b in range(B):
         for i in range(L):
             e = [float(vv @ torch.tanh(Wq @ q[b, i] + Wk @ k[b, j])) for j in range(S)]
-            ex_ = [0.0 if pad[b, j] else math.exp(e[j]) for j in range(S)]
+            top = max(e[j] for j in range(S) if not (pad[b, j] or (block is not None and block[i, j])))
+            ex_ = [0.0 if pad[b, j] or (block is not None and block[i, j]) else math.exp(e[j] - top)
+                   for j in range(S)]
             for j in range(S):
                 weights[b, i, j] = ex_[j] / sum(ex_)
                 out[b, i] += weights[b, i, j] * v[b, j]
@@ -190,6 +235,77 @@ def test_additive_matches_independent_recomputation():
     with torch.no_grad():
         raw = float(att.v.weight[0] @ torch.tanh(att.w_q.weight @ q[1, 2] + att.w_k.weight @ k[1, 4]))
     assert t.score_terms(1, 0, 2, 4).raw == pytest.approx(raw)
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(E=st.integers(1, 5), kdim=st.sampled_from([None, 2, 4]), hidden=st.sampled_from([None, 1, 3, 6]),
+       B=st.integers(1, 3), L=st.integers(1, 4), S=st.integers(1, 5), vdim=st.integers(1, 4),
+       pad=st.booleans(), masked=st.booleans(), dtype=st.sampled_from([torch.float32, torch.float64]),
+       seed=st.integers(0, 2**16))
+def test_additive_matches_loops_for_any_config(E, kdim, hidden, B, L, S, vdim, pad, masked, dtype, seed):
+    att = ex.make_layer("additive", E, kdim=kdim, hidden_dim=hidden, seed=seed, dtype=dtype)
+    g = torch.Generator().manual_seed(seed)
+    q, k, v = _randn(g, B, L, E, dtype=dtype), _randn(g, B, S, kdim or E, dtype=dtype), _randn(g, B, S, vdim, dtype=dtype)
+    kpm = (torch.rand(B, S, generator=g) < 0.4) if pad else torch.zeros(B, S, dtype=torch.bool)
+    kpm[:, 0] = False
+    block = torch.rand(L, S, generator=g) < 0.3 if masked else torch.zeros(L, S, dtype=torch.bool)
+    block[:, 0] = False
+    t = trace_attention(att, q, k, v, attn_mask=block if masked else None, key_padding_mask=kpm if pad else None)
+    out, weights = _additive_by_loops(att, q.double(), k.double(), v.double(), kpm | torch.zeros(B, S, dtype=torch.bool),
+                                      block=block)
+    tol = 1e-5 if dtype == torch.float32 else 1e-12
+    assert t.manual.dtype == t.output.dtype == dtype
+    assert float((t.output.double() - out).abs().max()) <= tol * max(1.0, float(out.abs().max()))
+    assert float((t.weights[:, 0].double() - weights).abs().max()) <= tol
+    assert t.max_abs_error <= tol * max(1.0, float(out.abs().max()))
+    assert bool((t.weights[:, 0][kpm.unsqueeze(1).expand(B, L, S) | block] == 0).all())
+
+
+def test_hand_worked_additive_example():
+    # E = kdim = H = 1, W_q = W_k = 1, v = 2: score(q, k) = 2 tanh(q + k).
+    # Query 0; keys 0 and atanh(ln(2) / 2): scores 0 and ln 2, so exp gives 1 and 2 and the weights
+    # are 1/3 and 2/3. Values 1 and 4 mix to 1/3 + 8/3 = 3.
+    att = AdditiveAttention(1, hidden_dim=1).double()
+    with torch.no_grad():
+        att.w_q.weight.fill_(1.0)
+        att.w_k.weight.fill_(1.0)
+        att.v.weight.fill_(2.0)
+    q = torch.zeros(1, 1, 1, dtype=torch.float64)
+    k = torch.tensor([[[0.0], [math.atanh(math.log(2) / 2)]]], dtype=torch.float64)
+    v = torch.tensor([[[1.0], [4.0]]], dtype=torch.float64)
+    t = trace_attention(att, q, k, v)
+    assert t.scores[0, 0, 0].tolist() == pytest.approx([0.0, math.log(2)])
+    assert t.weights[0, 0, 0].tolist() == pytest.approx([1 / 3, 2 / 3])
+    assert float(t.output[0, 0, 0]) == pytest.approx(3.0)
+    terms = t.score_terms(0, 0, 0, 1)
+    assert terms.hidden.tolist() == pytest.approx([math.log(2) / 2])
+    assert terms.score == pytest.approx(math.log(2)) and terms.scale == 1.0
+    # masking key 1 leaves key 0 the whole weight, so the output is its value
+    t = trace_attention(att, q, k, v, key_padding_mask=torch.tensor([[False, True]]))
+    assert t.weights[0, 0, 0].tolist() == [1.0, 0.0] and float(t.output[0, 0, 0]) == 1.0
+
+
+def test_query_row_of_the_hand_worked_example():
+    # the 2-token example of test_hand_worked_two_tokens: row 1 has scores [0, ln 3], so exp(s - max)
+    # = [1/3, 1] sums to 4/3 and the weights are [1/4, 3/4]. Masking key 1 of row 0 (weights
+    # [3/4, 1/4] unmasked) leaves key 0 with 3/4 renormalized by 3/4: weight 1.
+    m = nn.MultiheadAttention(2, 1, bias=False, batch_first=True).double()
+    with torch.no_grad():
+        m.in_proj_weight.copy_(torch.cat([torch.eye(2)] * 3))
+        m.out_proj.weight.copy_(torch.eye(2))
+    a = math.sqrt(math.sqrt(2) * math.log(3))
+    x = torch.tensor([[[a, 0.0], [0.0, a]]], dtype=torch.float64)
+    r = trace_attention(m, x).query_row(0, 0, 1)
+    assert r.exp.tolist() == pytest.approx([1 / 3, 1.0]) and r.total == pytest.approx(4 / 3)
+    assert r.top == pytest.approx(math.log(3)) and r.weights.tolist() == pytest.approx([0.25, 0.75])
+    assert r.output.tolist() == pytest.approx([0.25 * a, 0.75 * a])
+    assert r.values.shape == (2, 2) and r.mask.tolist() == [0.0, 0.0]
+    masked = trace_attention(m, x, attn_mask=torch.tensor([[False, True], [False, False]])).query_row(0, 0, 0)
+    assert masked.unmasked.tolist() == pytest.approx([0.75, 0.25])
+    assert masked.weights.tolist() == [1.0, 0.0] and masked.exp.tolist() == [1.0, 0.0]
+    assert masked.mask.tolist() == [0.0, -math.inf] and masked.scores[1] == -math.inf
+    with pytest.raises(ExplorerError, match="query index 2"):
+        trace_attention(m, x).query_row(0, 0, 2)
 
 
 def test_additive_unbatched_self_attention_and_causal():
@@ -228,11 +344,12 @@ def test_temperature_and_entropy():
 
 
 def test_seeded_and_free_of_global_random_state():
-    m = ex.make_layer("multihead", 8, 2, seed=9)
-    x = ex.embed_sentences("hello world", 8).x
     state = torch.get_rng_state()
+    m = ex.make_layer("multihead", 8, 2, seed=9)
+    ex.make_layer("additive", 8, kdim=3, seed=9)
+    x = ex.embed_sentences("hello world", 8).x
     trace_attention(m, x)
-    assert torch.equal(state, torch.get_rng_state())
+    assert torch.equal(state, torch.get_rng_state())  # building and tracing never touch the shared generator
     torch.rand(3)  # moving the global generator must not change a seeded layer or embedding
     assert torch.equal(ex.make_layer("multihead", 8, 2, seed=9).in_proj_weight, m.in_proj_weight)
     assert torch.equal(ex.embed_sentences("hello world", 8).x, x)
@@ -249,6 +366,29 @@ def test_tokenize_and_sentences():
     src, tgt = ex.sentence_pair(*ex.PAIRS[0], 8)
     t = trace_attention(ex.make_layer("multihead", 8, 2), tgt.x, src.x, src.x)
     assert t.weights.shape == (1, 2, len(tgt.tokens[0]), len(src.tokens[0]))
+
+
+def test_seeded_layer_values():
+    m = ex.make_layer("multihead", 8, 2, seed=4, kdim=3, vdim=5)
+    g = torch.Generator().manual_seed(4)
+    for name, p in m.named_parameters():  # drawn in this order, N(0, 1/fan_in) weights and N(0, 0.01) biases
+        want = torch.randn(p.shape, generator=g) * (0.1 if name.endswith("bias") else 1 / math.sqrt(p.shape[-1]))
+        assert torch.allclose(p.detach(), want, rtol=0, atol=1e-7), name
+    assert not m.training and float(m.in_proj_bias.detach().abs().sum()) > 0
+
+
+def test_pad_tokens_are_appended_and_masked():
+    s = ex.embed_sentences(["a b c", "d"], 4, pads=2)
+    assert s.tokens == [["a", "b", "c", ex.PAD, ex.PAD], ["d", ex.PAD, ex.PAD, ex.PAD, ex.PAD]]
+    assert s.key_padding_mask.tolist() == [[False] * 3 + [True] * 2, [False] + [True] * 4]
+    # a pad's embedding row is zero, so what is left at a pad position is its positional encoding
+    assert torch.allclose(s.x[0, 3], ex.positional_encoding(5, 4)[3])
+    src, tgt = ex.sentence_pair("x y", "u v w", 4, pads=1)
+    assert src.tokens[0] == ["x", "y", ex.PAD] and tgt.tokens[0] == ["u", "v", "w"]
+    with pytest.raises(ExplorerError, match="pad tokens must be a whole number"):
+        ex.embed_sentences("a", 4, pads=-1)
+    with pytest.raises(ExplorerError, match="65 positions"):
+        ex.embed_sentences("a " * 60, 4, pads=5)
 
 
 def test_positional_encoding_formula():

@@ -46,7 +46,7 @@ def test_weights_heatmap_draws_one_head_with_tokens(padded):
     assert list(fig.layout.yaxis.ticktext) == tokens[0]  # both "the" rows keep their own tick
     (box,) = fig.layout.shapes
     assert (box.y0, box.y1) == (2.5, 3.5)
-    assert tuple(hm.customdata[0][4]) == ("the", "the")
+    assert tuple(hm.customdata[0][4]) == ("the", "the", 0, 4)
 
 
 def test_mean_heatmap_is_what_the_module_returns(padded):
@@ -137,13 +137,18 @@ def test_entropy_vs_scale_frames_follow_the_multiplier(padded):
     mults = [0.25, 1.0, 4.0]
     fig = fa.entropy_vs_scale(t, 0, 1, tokens[0], tokens[0], multipliers=mults, selected=1.0)
     assert len(fig.frames) == 3 and fig.layout.sliders[0].active == 1
-    curve = fig.data[1]
+    heat, bars, uniform, curve, marker = fig.data[:5]
     y = _arr(curve.y)
     assert np.allclose(y, entropy_curve(t, mults, 0, 1).numpy())
     assert y[0] > y[1] > y[2]
     assert np.allclose(_arr(fig.frames[1].data[0].z), t.weights[0, 1].numpy(), atol=1e-7)
     assert np.allclose(_arr(fig.frames[2].data[0].z), temperature(t, 4.0).weights[0, 1].numpy())
-    assert list(_arr(fig.data[2].x)) == [1.0]  # the marker starts at the layer's own scale
+    # the bars are each row's entropy -sum w log w at that multiplier, the ticks a uniform row's log(7)
+    w4 = temperature(t, 4.0).weights[0, 1].double().numpy()
+    assert np.allclose(_arr(fig.frames[2].data[1].x), -(w4 * np.log(w4)).sum(-1))
+    assert np.allclose(_arr(uniform.x), math.log(7))
+    assert np.allclose(_arr(bars.x), _arr(fig.frames[1].data[1].x))  # drawn at the layer's own scale
+    assert list(_arr(marker.x)) == [1.0]
     labels = {d.text[1] for d in fig.data if d.type == "scatter" and d.mode == "lines+text"}
     assert labels == {"1/√d", "no 1/√d"}
 
@@ -165,3 +170,84 @@ def test_bad_indices_and_tokens(padded):
         fa.scores_vs_weights(t, 0, 4)
     with pytest.raises(ExplorerError, match="3 query tokens for 7"):
         fa.weights_heatmap(t, 0, 0, tokens[0][:3])
+
+
+def test_click_targets_and_masked_cells_on_the_heatmap(padded):
+    t, tokens = padded
+    fig = fa.weights_heatmap(t, 0, 1, tokens[0], tokens[0], clickable=True, blocked=[(2, 5)])
+    cells = next(d for d in fig.data if d.name == "cells")
+    assert len(cells.customdata) == 7 * 7
+    k = list(map(tuple, cells.customdata)).index((2, 5))
+    assert (cells.x[k], cells.y[k]) == (5, 2)  # x is the key, y the query
+    assert f"{float(t.weights[0, 1, 2, 5]):.4f}" in cells.text[k]
+    outline = next(d for d in fig.data if d.name == "masked by click")
+    xs = [v for v in outline.x if v is not None]
+    assert min(xs) == pytest.approx(5 - 0.42) and max(xs) == pytest.approx(5 + 0.42)
+    plain = fa.weights_heatmap(t, 0, 1)
+    assert [d.type for d in plain.data] == ["heatmap"]
+
+
+def test_renormalized_row_divides_by_what_the_mask_keeps():
+    x = ex.embed_sentences("one two three four", 8).x
+    m = ex.make_layer("multihead", 8, 2, seed=5, dtype=torch.float32)
+    t = trace_attention(m, x, attn_mask=ex.custom_mask([(3, 1), (3, 2)], 4, 4))
+    fig = fa.renormalized_row(t, 0, 1, 3, key_tokens=["one", "two", "three", "four"])
+    without, with_mask = (_arr(d.y) for d in fig.data)
+    # without the mask: softmax of the scaled raw scores, computed here from the trace's raw scores
+    s = t.raw_scores[0, 1, 3].double() * t.scale
+    expected = torch.softmax(s, -1).numpy()
+    assert np.allclose(without, expected, atol=1e-6)
+    kept = expected[0] + expected[3]
+    assert np.allclose(with_mask, [expected[0] / kept, 0, 0, expected[3] / kept], atol=1e-6)
+    assert list(fig.data[1].text)[1:3] == ["−∞ → 0", "−∞ → 0"]
+    assert f"×{1 / kept:.3g}" in fig.layout.title.text
+
+
+def test_pipeline_matrices_show_one_head(padded):
+    t, tokens = padded
+    fig = fa.pipeline_matrices(t, 1, 3, tokens[1], tokens[1])
+    q, kt, scores, overlay, w, v, out = fig.data
+    assert np.allclose(np.array(q.z, dtype=float), t.q[1, 3].numpy())
+    assert np.allclose(np.array(kt.z, dtype=float), t.k[1, 3].numpy().T)
+    assert np.allclose(np.array(v.z, dtype=float), t.v[1, 3].numpy())
+    assert np.allclose(np.array(out.z, dtype=float), t.head_outputs[1, 3].numpy())
+    masked = np.isneginf(t.scores[1, 3].numpy())
+    assert np.isnan(np.array(scores.z, dtype=float)[masked]).all() and masked.sum() == 7 * 4
+    assert np.allclose(np.array(w.z, dtype=float), t.weights[1, 3].numpy())
+    titles = [a.text for a in fig.layout.annotations]
+    assert titles[0].startswith("Q ") and "(7×2)" in titles[0] and "√2" in titles[2]
+
+
+def test_input_vectors_add_the_positional_encoding():
+    s = ex.embed_sentences("a b a", 6)
+    emb = s.embedding.weight[s.ids[0]].detach()
+    pe = ex.positional_encoding(3, 6)
+    fig = fa.input_vectors(emb, pe, s.tokens[0])
+    a, b, c = (np.array(d.z, dtype=float) for d in fig.data)
+    assert np.allclose(a[0], a[2])  # the same word, the same embedding row ...
+    assert not np.allclose(c[0], c[2])  # ... but a different input once its position is added
+    assert np.allclose(c, s.x[0].numpy(), atol=1e-6) and np.allclose(b, pe.numpy())
+    only = fa.input_vectors(emb, None, s.tokens[0])
+    assert len(only.data) == 1 and "no positional encoding" in only.layout.title.text
+
+
+def test_heads_grid_without_the_mean(padded):
+    t, tokens = padded
+    assert len(_heatmaps(fa.heads_grid(t, 0, show_mean=False))) == t.num_heads
+
+
+def test_lines_view_hover_lists_the_whole_row(padded):
+    t, tokens = padded
+    fig = fa.lines_view(t, 0, 2, tokens[0], tokens[0])
+    queries = next(d for d in fig.data if d.name == "queries")
+    rows = queries.customdata[1].split("<br>")
+    w = t.weights[0, 2, 1]
+    assert len(rows) == 7
+    assert rows[0] == f"{tokens[0][int(w.argmax())]}: {float(w.max()):.3f}"
+
+
+def test_preview_is_a_small_causal_map():
+    fig = fa.preview()
+    (hm,) = fig.data
+    z = np.array(hm.z, dtype=float)
+    assert fig.layout.height == 150 and np.allclose(np.triu(z, 1), 0) and np.allclose(z.sum(1), 1)
