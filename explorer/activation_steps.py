@@ -88,7 +88,7 @@ def _pointwise(m, x):
                 f"= {_n(a * (e - 1))}"], a * (e - 1)
     if isinstance(m, nn.GELU) and m.approximate == "tanh":
         c = math.sqrt(2 / math.pi)
-        u = c * (x + 0.044715 * x ** 3)
+        u = c * (x + 0.044715 * x * x * x)            # x ** 3 raises on overflow; x·x·x gives inf
         t = math.tanh(u)
         v = 0.5 * x * (1 + t)
         return ["GELU(x) ≈ ½·x·(1 + tanh u),  u = √(2/π)·(x + 0.044715·x³)",

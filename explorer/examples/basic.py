@@ -20,13 +20,23 @@ MAX_VOCAB = 10_000
 
 # -- typed values ---------------------------------------------------------------------------------
 
-def parse_values(text, *, name="input"):
+MAX_TYPED = 1e6    # typed values beyond this only show float overflow (GELU's float32 kernel overflows at 3e38)
+
+
+def parse_values(text, *, name="input", limit=MAX_TYPED):
     """Numbers split by commas or spaces -> a 1D tensor; several lines (or ';') -> 2D, one row each.
+
+    Each value must lie within ±limit.
 
     >>> parse_values("1, 2, 3").tolist()
     [1.0, 2.0, 3.0]
     """
     grid = parse_grid(text, name=f"{name} values")                          # (rows, cols)
+    big = grid.abs() > limit
+    if bool(big.any()):
+        r, c = (int(i) for i in big.nonzero()[0])
+        raise ExplorerError(f"Row {r + 1}, item {c + 1} of the {name} values is {float(grid[r, c]):g}: "
+                            f"type numbers between {-limit:g} and {limit:g}.")
     return grid[0] if grid.shape[0] == 1 else grid
 
 

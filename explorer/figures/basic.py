@@ -268,9 +268,10 @@ def dropout_mean_figure(mean, max_lines=MAX_LINES):
     fig.update_xaxes(title_text="samples k", row=2, col=1)
     gaps = as_numpy(mean.gap)[steps]
     positive = gaps[gaps > 0]
-    lo = min(float(positive.min()) if positive.size else 1.0, float(as_numpy(mean.std_error)[-1]))
-    hi = max(float(gaps.max()), float(as_numpy(mean.std_error)[0]))
-    fig.update_yaxes(type="log", row=2, col=1, **_log_ticks(lo, hi))
+    if positive.size:  # p = 0 keeps everything: every gap is 0, which a log axis cannot show
+        lo = min(float(positive.min()), float(as_numpy(mean.std_error)[-1]) or float(positive.min()))
+        hi = max(float(gaps.max()), float(as_numpy(mean.std_error)[0]))
+        fig.update_yaxes(type="log", row=2, col=1, **_log_ticks(lo, hi))
     finish(fig, height=560, title="E[dropout(x)] = x: the average of many masks")
     fig.update_layout(showlegend=True, legend=dict(orientation="h", y=-0.18))
     return fig
@@ -435,7 +436,8 @@ def _label(v, labels):
 def _log_ticks(lo, hi):
     """Tick positions 1, 2, 5 × 10^k between lo and hi, written out in full (plotly's own log ticks
     label 0.2 and 20 both as a bare "2")."""
-    lo, hi = max(lo, 1e-12), max(hi, lo)
+    lo = max(lo, 1e-12)
+    hi = max(hi, lo)
     vals = [m * 10.0 ** e for e in range(int(np.floor(np.log10(lo))) - 1, int(np.ceil(np.log10(hi))) + 1)
             for m in (1, 2, 5)]
     vals = [v for v in vals if lo / 1.0001 <= v <= hi * 1.0001] or [lo]

@@ -627,6 +627,7 @@ def test_typed_values():
 @pytest.mark.parametrize("call, message", [
     (lambda: ex.parse_values("1, two"), "item 2 of the input values is 'two', not a number"),
     (lambda: ex.parse_values(""), "empty"),
+    (lambda: ex.parse_values("1, 2\n3, -2e6"), "Row 2, item 2 of the input values is -2e+06: type numbers between"),
     (lambda: ex.parse_ids("1, 2.5", 5), "Item 2 is '2.5': token ids are whole numbers."),
     (lambda: ex.parse_ids("7", 5), "Token id 7 is out of range: the table has 5 rows, ids 0 to 4."),
     (lambda: ex.parse_ids("the zebra", 10, vocab=ex.VOCAB), "Item 2 is 'zebra': not a token id or a word"),
