@@ -1,104 +1,236 @@
-"""Figures for the digits CNN: the whole network at a glance, learned filters, training curve."""
+"""Figures for the digits CNN: the whole network at a glance, learned filters, training, mistakes.
+
+The network view reads left to right like the network itself: the input digit, every channel after
+conv1 + ReLU, after pooling, after conv2 + ReLU, after pooling, and the ten class probabilities.
+Every feature-map cell carries (stage, channel, row, col) so that a click can select it.
+"""
+import math
+
 import numpy as np
 import plotly.graph_objects as go
+from _plotly_utils.utils import to_typed_array_spec
 from plotly.subplots import make_subplots
 
-from .theme import ACCENT, SEQUENTIAL, as_numpy, finish, heatmap, outline_trace
+from .. import digits
+from .theme import ACCENT, DIVERGING, FONT, HIGHLIGHT, SEQUENTIAL, as_numpy, cell_outlines, finish, heatmap
 
-MAP_STAGES = ("conv1", "pool1", "conv2", "pool2")
-STAGE_TITLES = {"conv1": "conv1+ReLU", "pool1": "pool1", "conv2": "conv2+ReLU", "pool2": "pool2"}
+DRAWN = {"conv1": "relu1", "pool1": "pool1", "conv2": "relu2", "pool2": "pool2"}  # what each column shows
+TITLES = {"input": "input", "conv1": "conv1<br>+ ReLU", "pool1": "max<br>pool 1", "conv2": "conv2<br>+ ReLU",
+          "pool2": "max<br>pool 2"}
+INPUT_COLOURS = [[0, "#ffffff"], [1, "#111111"]]   # dark ink on light paper, however the theme is set
+NOT_TOP = "#9a9a9a"
 
 
-def network(acts, probs, selected=None):
-    """Input digit, every channel's feature map at every stage, and the class probabilities.
+def network(acts, probs, selected=None, window=None):
+    """Input, every channel's feature map at every traced stage, and the class probabilities.
 
-    `acts` is explorer.digits.activations(...); conv stages are drawn after their ReLU (what the
-    next stage sees). `selected` = (stage, channel, row, col) outlines one cell.
+    Built from plain dicts: a figure of some sixty small maps is rebuilt on every click, and plotly's
+    validation of that many subplots would cost seconds.
+
+    Args:
+        acts: explorer.digits.activations(model, image).
+        probs: (10,) class probabilities.
+        selected: (stage, channel, row, col) of the cell to outline, or None.
+        window: (source stage, channels, [(row, col)]) cells the selected cell reads, outlined on
+            the maps of its source stage ("input" for conv1).
     """
-    by_name = {name: as_numpy(out[0]) for name, _, out in acts}
-    shown = {"conv1": by_name["relu1"], "pool1": by_name["pool1"],
-             "conv2": by_name["relu2"], "pool2": by_name["pool2"]}
-    cols = max(m.shape[0] for m in shown.values())
-    rows = 2 + len(MAP_STAGES)
-    specs = [[{"colspan": 3}, None, None] + [None] * (cols - 3)]
-    specs += [[{} for _ in range(cols)] for _ in MAP_STAGES]
-    specs += [[{"colspan": cols}] + [None] * (cols - 1)]
-    titles = ["input"] + [STAGE_TITLES[s] if c == 0 else "" for s in MAP_STAGES for c in range(cols)]
-    titles += ["class probabilities"]
-    titles = [t for t in titles]
-    fig = make_subplots(rows=rows, cols=cols, specs=specs, vertical_spacing=0.045, horizontal_spacing=0.008,
-                        subplot_titles=_titles_for(specs, titles), row_heights=[1.6, 1, 1, 1, 1, 1.1])
-    image = as_numpy(acts[0][1][0, 0])
-    fig.add_trace(heatmap(image, colorscale="Greys", zmin=0, zmax=1, text=False, name="input"), 1, 1)
-    for r, stage in enumerate(MAP_STAGES, start=2):
-        maps = shown[stage]
-        top = float(maps.max()) or 1.0
-        for c in range(maps.shape[0]):
-            fig.add_trace(heatmap(maps[c], colorscale=SEQUENTIAL, zmin=0, zmax=top, text=False,
-                                  name=f"{stage} ch {c}", hover="activation"), r, c + 1)
-            fig.add_trace(_click_targets(stage, c, maps[c]), r, c + 1)
-            if selected and selected[0] == stage and selected[1] == c:
-                fig.add_trace(outline_trace([(selected[2], selected[3])], color=ACCENT), r, c + 1)
+    out = {name: as_numpy(o[0]) for name, _, o in acts}                      # name -> (C, H, W)
+    maps = {stage: out[DRAWN[stage]] for stage in digits.TRACED}
+    image = as_numpy(acts[0][1][0, 0])                                         # (S, S)
+    rows = maps["conv1"].shape[0]
+    groups = [("input", 1, 2.6)] + [(s, math.ceil(maps[s].shape[0] / rows), 1.0) for s in digits.TRACED]
+    groups.append(("probs", 1, 1.8))
+    x_domains = _columns(groups, gap=0.008, group_gap=0.03)
+    y_domains = [(1 - (r + 1) / rows + 0.006, 1 - r / rows - 0.006) for r in range(rows)]
+    data, layout = [], {}
+    axis = iter(range(1, 10_000))
+
+    def panel(x_dom, y_dom, grid=None):
+        """A new pair of axes; with grid = (H, W), a map's square cells with row 0 on top."""
+        n = next(axis)
+        xa, ya = ("x", "y") if n == 1 else (f"x{n}", f"y{n}")
+        xaxis = dict(domain=list(x_dom), anchor=ya, visible=False, constrain="domain")
+        yaxis = dict(domain=list(y_dom), anchor=xa, visible=False, constrain="domain")
+        if grid is not None:  # fixed ranges: the click markers must not widen them
+            xaxis.update(range=[-0.5, grid[1] - 0.5])
+            yaxis.update(range=[grid[0] - 0.5, -0.5], scaleanchor=xa)
+        layout[f"xaxis{'' if n == 1 else n}"] = xaxis
+        layout[f"yaxis{'' if n == 1 else n}"] = yaxis
+        return dict(xaxis=xa, yaxis=ya)
+
+    where = {}
+    where["input", 0] = panel(x_domains["input"][0], (0.2, 0.8), image.shape)
+    data.append(_map(image, INPUT_COLOURS, 1.0, "input", where["input", 0]))
+    data.append(_cells("input", 0, image, where["input", 0]))
+    for stage in digits.TRACED:
+        stack = maps[stage]
+        top = float(stack.max()) or 1.0
+        for c in range(stack.shape[0]):
+            where[stage, c] = panel(x_domains[stage][c // rows], y_domains[c % rows], stack[c].shape)
+            data.append(_map(stack[c], SEQUENTIAL, top, f"{stage} channel {c}", where[stage, c]))
+            data.append(_cells(stage, c, stack[c], where[stage, c]))
+    if window is not None:
+        source, channels, cells = window
+        for c in channels:
+            at = where["input", 0] if source == "input" else where[_column_of(source), c]
+            data.append(_outline(cells, HIGHLIGHT, 2, "window", at))
+    if selected is not None and (selected[0], selected[1]) in where:
+        stage, c, i, j = selected
+        data.append(_outline([(i, j)], HIGHLIGHT, 4, "selected", where[stage, c]))
+
     p = as_numpy(probs)
-    fig.add_trace(go.Bar(x=[str(i) for i in range(len(p))], y=p, marker_color=[
-        ACCENT if i == int(p.argmax()) else "#888" for i in range(len(p))],
-        text=[f"{v:.2f}" for v in p], textposition="outside", name="probabilities"), rows, 1)
-    fig.update_yaxes(range=[0, 1.15], row=rows, col=1, title_text="probability")
-    for r in range(1, rows):
-        for c in range(1, cols + 1):
-            if fig.get_subplot(r, c) is None:
-                continue
-            x_name = fig.get_subplot(r, c).xaxis.plotly_name.replace("axis", "")
-            fig.update_xaxes(visible=False, constrain="domain", row=r, col=c)
-            fig.update_yaxes(visible=False, autorange="reversed", scaleanchor=x_name, constrain="domain",
-                             row=r, col=c)
-    fig.update_annotations(font_size=13, xanchor="left")
-    for a in fig.layout.annotations:   # titles start at their map's left edge instead of centring on it
-        a.x = a.x - 0.5 / cols if a.text not in ("input", "class probabilities") else a.x
-    return finish(fig, height=760)
+    best = int(p.argmax())
+    bars = panel(x_domains["probs"][0], (0.05, 0.95))
+    data.append(dict(type="bar", y=[str(k) for k in range(len(p))], x=p.tolist(), orientation="h",
+                     name="probabilities", marker=dict(color=[ACCENT if k == best else NOT_TOP for k in range(len(p))]),
+                     text=[f"{v:.2f}" if v >= 0.005 else "" for v in p], textposition="outside", cliponaxis=False,
+                     hovertemplate="digit %{y}: probability %{x:.4f}<extra></extra>", **bars))
+    n = bars["xaxis"][1:]
+    layout[f"xaxis{n}"].update(range=[0, 1.35])
+    layout[f"yaxis{n}"].update(visible=True, type="category", tickfont=dict(size=16), showgrid=False,
+                               ticks="", ticklabelstandoff=6, autorange="reversed", showline=False)
+
+    annotations = []
+    for name, _, _ in groups:
+        left, right = x_domains[name][0][0], x_domains[name][-1][1]
+        text = "<b>class<br>probabilities</b><br>softmax of fc" if name == "probs" else \
+            f"<b>{TITLES[name]}</b><br>{_shape_text(image if name == 'input' else maps[name])}"
+        annotations.append(dict(x=(left + right) / 2, y=1.0, xref="paper", yref="paper", yanchor="bottom",
+                                showarrow=False, text=text, font=dict(size=13)))
+    for (a, _, _), (b, _, _) in zip(groups, groups[1:]):   # arrows in the gaps: the direction data flows
+        x = (x_domains[a][-1][1] + x_domains[b][0][0]) / 2
+        annotations.append(dict(x=x, y=0.5, xref="paper", yref="paper", showarrow=False, text="➜",
+                                font=dict(size=18, color=NOT_TOP)))
+    layout.update(annotations=annotations, hovermode="closest", height=90 * rows + 90, showlegend=False,
+                  margin=dict(l=10, r=10, t=90, b=10), font=FONT)
+    return go.Figure(dict(data=data, layout=layout), skip_invalid=False, _validate=False)
 
 
-def _click_targets(stage, channel, fmap):
-    """Invisible markers on every cell: heatmaps cannot be clicked, markers can, and each carries
-    (stage, channel, row, col) for the page."""
-    rows, cols = np.mgrid[0:fmap.shape[0], 0:fmap.shape[1]]
-    return go.Scatter(x=cols.ravel(), y=rows.ravel(), mode="markers", hoverinfo="none",
-                      marker=dict(size=10, symbol="square", opacity=0.01),
-                      customdata=[[stage, channel, int(r), int(c)] for r, c in zip(rows.ravel(), cols.ravel())],
-                      name=f"{stage} ch {channel} cells")
-
-
-def _titles_for(specs, titles):
-    """make_subplots wants one title per real cell, row by row."""
-    out, it = [], iter(titles)
-    for row in specs:
-        for cell in row:
-            if cell is not None:
-                out.append(next(it, ""))
+def _columns(groups, gap, group_gap):
+    """x domains of every sub-column, stage by stage: small gaps inside a stage, wider ones between."""
+    units = sum(n * w for _, n, w in groups)
+    inner = sum(n - 1 for _, n, _ in groups)
+    free = 1 - gap * inner - group_gap * (len(groups) - 1)
+    out, x = {}, 0.0
+    for name, n, w in groups:
+        cols = []
+        for _ in range(n):
+            width = free * w / units
+            cols.append((x, x + width))
+            x += width + gap
+        out[name] = cols
+        x += group_gap - gap
     return out
 
 
-def filters(trained, layer="conv1"):
-    """A layer's kernels before and after training, side by side (first input channel)."""
-    before = as_numpy(trained.initial[f"{layer}.weight"])[:, 0]
-    after = as_numpy(getattr(trained.model, layer).weight)[:, 0]
+def _map(z, colours, top, name, at):
+    """A feature map as a heatmap dict; hover comes from its cell markers."""
+    return dict(type="heatmap", z=to_typed_array_spec(z.astype(np.float32)), zmin=0, zmax=top, colorscale=colours,
+                showscale=False, xgap=1, ygap=1, hoverinfo="skip", name=name, **at)
+
+
+def _outline(cells, colour, width, name, at):
+    xs, ys = cell_outlines(cells)
+    return dict(type="scatter", x=xs, y=ys, mode="lines", line=dict(color=colour, width=width), name=name,
+                hoverinfo="skip", showlegend=False, **at)
+
+
+def _column_of(source):
+    """The column that draws a source activation: relu1 is drawn in conv1's column, and so on."""
+    return {v: k for k, v in DRAWN.items()}[source]
+
+
+def _shape_text(a):
+    return f"{a.shape[-2]}×{a.shape[-1]}" if a.ndim == 2 else f"{a.shape[0]} × {a.shape[1]}×{a.shape[2]}"
+
+
+def _square(fig, row, col):
+    """Matrix axes without ticks: row 0 on top, square cells."""
+    x_name = fig.get_subplot(row, col).xaxis.plotly_name.replace("axis", "")
+    fig.update_xaxes(visible=False, constrain="domain", row=row, col=col)
+    fig.update_yaxes(visible=False, autorange="reversed", scaleanchor=x_name, constrain="domain", row=row, col=col)
+
+
+def _cells(stage, channel, fmap, at):
+    """One transparent marker per cell: it carries the hover text and (stage, channel, row, col) for
+    a click (a heatmap cannot be selected, a marker can)."""
+    r, c = np.mgrid[0:fmap.shape[0], 0:fmap.shape[1]]
+    r, c = r.ravel(), c.ravel()
+    what = "input pixel" if stage == "input" else f"{TITLES[stage]}, channel {channel}"
+    custom = [[stage, channel, int(i), int(j), round(float(fmap[i, j]), 4)] for i, j in zip(r, c)]
+    return dict(type="scatter", x=c.tolist(), y=r.tolist(), mode="markers", customdata=custom,
+                marker=dict(size=10, symbol="square", opacity=0.01), name=f"{stage} channel {channel} cells",
+                hovertemplate=f"{what}<br>row %{{y}}, col %{{x}}: %{{customdata[4]}}"
+                              + ("" if stage == "input" else "<br>click for its math") + "<extra></extra>", **at)
+
+
+def filters(trained, layer="conv1", in_channel=0):
+    """A layer's kernels before and after training, side by side (one input channel), numbers shown."""
+    before = as_numpy(trained.initial[f"{layer}.weight"])[:, in_channel]      # (C_out, k, k)
+    after = as_numpy(getattr(trained.model, layer).weight)[:, in_channel]
     n = before.shape[0]
-    fig = make_subplots(rows=2, cols=n, horizontal_spacing=0.01, vertical_spacing=0.12,
-                        subplot_titles=[str(i) for i in range(n)] + [""] * n)
+    m = float(max(np.abs(before).max(), np.abs(after).max())) or 1.0
+    fig = make_subplots(rows=2, cols=n, horizontal_spacing=0.015, vertical_spacing=0.08,
+                        subplot_titles=[f"filter {i}" for i in range(n)] + [""] * n)
     for i in range(n):
         for r, w in ((1, before[i]), (2, after[i])):
-            m = float(np.abs(w).max()) or 1.0
-            fig.add_trace(heatmap(w, zmin=-m, zmax=m, text=False), r, i + 1)
-            fig.update_xaxes(visible=False, row=r, col=i + 1, constrain="domain")
-            fig.update_yaxes(visible=False, autorange="reversed", row=r, col=i + 1, constrain="domain",
-                             scaleanchor=fig.get_subplot(r, i + 1).xaxis.plotly_name.replace("axis", ""))
-    fig.update_yaxes(visible=True, showticklabels=False, title_text="before", row=1, col=1)
-    fig.update_yaxes(visible=True, showticklabels=False, title_text="after", row=2, col=1)
-    return finish(fig, height=260)
+            fig.add_trace(heatmap(w, zmin=-m, zmax=m, colorscale=DIVERGING, name=f"{'before' if r == 1 else 'after'} {i}")
+                          .update(texttemplate="%{z:.2f}", textfont=dict(size=11)), r, i + 1)
+            _square(fig, r, i + 1)
+    for r, label in ((1, "before<br>training"), (2, f"after {trained.epochs_done}<br>epochs")):
+        y0, y1 = fig.get_subplot(r, 1).yaxis.domain
+        fig.add_annotation(x=0, y=(y0 + y1) / 2, xref="paper", yref="paper", xanchor="right", xshift=-8,
+                           text=f"<b>{label}</b>", showarrow=False, align="right", font=dict(size=13))
+    return finish(fig, height=340).update_layout(margin=dict(l=90, r=10, t=40, b=10))
 
 
 def losses(trained):
-    fig = go.Figure(go.Scatter(x=list(range(1, len(trained.losses) + 1)), y=trained.losses, mode="lines+markers"))
-    fig.update_xaxes(title_text="epoch")
-    fig.update_yaxes(title_text="mean cross-entropy")
-    return finish(fig, height=260, title=f"Training loss (held-out accuracy {trained.test_accuracy:.1%})")
+    """Mean training loss per epoch."""
+    fig = go.Figure(go.Scatter(x=list(range(1, trained.epochs_done + 1)), y=list(trained.losses),
+                               mode="lines+markers", name="loss"))
+    fig.update_xaxes(title_text="epoch", dtick=2)
+    fig.update_yaxes(title_text="mean cross-entropy", rangemode="tozero")
+    return finish(fig, height=300, title=f"Training loss; held-out accuracy {trained.test_accuracy:.1%}")
+
+
+def confusion(counts):
+    """Test images by true digit (rows) and the network's answer (columns); the diagonal is right."""
+    z = as_numpy(counts)
+    text = [[f"{v:.0f}" if v or i == j else "" for j, v in enumerate(row)] for i, row in enumerate(z)]
+    fig = go.Figure(go.Heatmap(z=z, x=[str(k) for k in range(10)], y=[str(k) for k in range(10)], text=text,
+                               colorscale="Blues", showscale=False, texttemplate="%{text}", xgap=1, ygap=1,
+                               hovertemplate="true %{y}, answered %{x}: %{z:.0f} images<extra></extra>"))
+    fig.update_yaxes(autorange="reversed", title_text="true digit", type="category")
+    fig.update_xaxes(title_text="the network's answer", type="category", side="bottom")
+    wrong = int(z.sum() - np.trace(z))
+    return finish(fig, height=300, title=f"Where it goes wrong: {wrong} of {int(z.sum())} test images")
+
+
+def preview():
+    """Home-page card: a held-out digit and what three of the trained conv1 channels see in it."""
+    trained = digits.train(digits.TrainConfig())
+    image = digits.load_data(8).test_x[2]
+    acts = dict((name, out) for name, _, out in digits.activations(trained.model, image))
+    panels = [as_numpy(image[0])] + [as_numpy(acts["relu1"][0, c]) for c in range(3)]
+    fig = make_subplots(rows=1, cols=4, horizontal_spacing=0.03)
+    for k, z in enumerate(panels):
+        fig.add_trace(heatmap(z, colorscale=INPUT_COLOURS if k == 0 else SEQUENTIAL, text=False,
+                              zmin=0, zmax=float(z.max()) or 1.0), 1, k + 1)
+        _square(fig, 1, k + 1)
+    return finish(fig, height=150).update_layout(margin=dict(l=0, r=0, t=0, b=0))
+
+
+def start_at(fig, frame_name):
+    """Show an animated figure (made by theme.add_player) at the frame named `frame_name`: its traces,
+    its title and the slider, so that stepping on from there runs in the browser as before."""
+    names = [f.name for f in fig.frames]
+    if str(frame_name) not in names:
+        return fig
+    k = names.index(str(frame_name))
+    frame = fig.frames[k]
+    for idx, d in zip(frame.traces, frame.data):
+        fig.data[idx].update({key: v for key, v in d.to_plotly_json().items() if key in ("x", "y", "z")})
+    if frame.layout is not None and frame.layout.title.text is not None:
+        fig.layout.title.text = frame.layout.title.text
+    fig.layout.sliders[0].active = k
+    return fig

@@ -1,0 +1,127 @@
+"""Digits CNN figures draw what they claim: every map is the network's activation, the outlines sit on
+the selected cell and its window, the bars are the probabilities, a click carries its cell."""
+import base64
+
+import numpy as np
+import pytest
+import torch
+
+from explorer import digits
+from explorer.figures import conv as conv_figures
+from explorer.figures import digits as fd
+
+
+@pytest.fixture(scope="module")
+def trained():
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)   # tiny convolutions: a second thread only costs when the cores are busy
+    yield digits.train(digits.TrainConfig(size=8, seed=0, epochs=3))
+    torch.set_num_threads(n)
+
+
+@pytest.fixture(scope="module")
+def image():
+    return digits.load_data(8).test_x[4]
+
+
+def _arr(value):
+    if isinstance(value, dict) and "bdata" in value:
+        shape = [int(n) for n in str(value.get("shape", "-1")).split(",")]
+        return np.frombuffer(base64.b64decode(value["bdata"]), dtype=value["dtype"]).reshape(shape)
+    return np.asarray(value, dtype=float)
+
+
+def _trace(fig, name):
+    return next(d for d in fig.data if d.name == name)
+
+
+def test_every_map_is_the_activation_it_names(trained, image):
+    acts = digits.activations(trained.model, image)
+    probs = digits.predict(trained.model, image)
+    fig = fd.network(acts, probs)
+    out = {name: o[0] for name, _, o in acts}
+    heatmaps = [d for d in fig.data if d.type == "heatmap"]
+    assert len(heatmaps) == 1 + 8 + 8 + 16 + 16
+    assert np.allclose(_arr(_trace(fig, "input").z), image[0].numpy())
+    for stage, drawn in (("conv1", "relu1"), ("pool1", "pool1"), ("conv2", "relu2"), ("pool2", "pool2")):
+        for c in range(out[drawn].shape[0]):
+            assert np.allclose(_arr(_trace(fig, f"{stage} channel {c}").z), out[drawn][c].numpy(), atol=1e-6)
+    bars = _trace(fig, "probabilities")
+    assert np.allclose(bars.x, probs.numpy(), atol=1e-6)
+    assert list(bars.y) == [str(k) for k in range(10)]
+
+
+def test_cells_carry_stage_channel_row_col_for_a_click(trained, image):
+    acts = digits.activations(trained.model, image)
+    fig = fd.network(acts, digits.predict(trained.model, image))
+    cells = _trace(fig, "conv2 channel 5 cells")
+    assert len(cells.customdata) == 16                  # a 4x4 map at 8x8 input
+    stage, channel, row, col, value = cells.customdata[6]
+    assert (stage, channel, row, col) == ("conv2", 5, 1, 2)
+    relu2 = dict((n, o) for n, _, o in acts)["relu2"]
+    assert value == pytest.approx(float(relu2[0, 5, 1, 2]), abs=1e-4)
+    assert (cells.x[6], cells.y[6]) == (2, 1)          # x = column, y = row
+    assert cells.xaxis == _trace(fig, "conv2 channel 5").xaxis   # drawn on its own map
+
+
+def test_the_selected_cell_and_its_window_are_outlined_on_the_right_maps(trained, image):
+    acts = digits.activations(trained.model, image)
+    trace = digits.stage_trace(trained.model, image, "conv2")
+    channels, cells = digits.window_cells(trace, 3, 2, 1)
+    fig = fd.network(acts, digits.predict(trained.model, image), ("conv2", 3, 2, 1), ("pool1", channels, cells))
+    selected = _trace(fig, "selected")
+    assert selected.xaxis == _trace(fig, "conv2 channel 3").xaxis
+    xs = [v for v in selected.x if v is not None]
+    ys = [v for v in selected.y if v is not None]
+    assert (min(xs), max(xs), min(ys), max(ys)) == (0.5, 1.5, 1.5, 2.5)   # the square around (row 2, col 1)
+    windows = [d for d in fig.data if d.name == "window"]
+    assert len(windows) == 8                          # one on each pooled map conv2 reads
+    assert {w.xaxis for w in windows} == {_trace(fig, f"pool1 channel {c}").xaxis for c in range(8)}
+    wx = [v for v in windows[0].x if v is not None]
+    assert (min(wx), max(wx)) == (-0.5, 2.5)          # columns 0..2 of the 4x4 map
+
+
+def test_a_conv1_window_is_outlined_on_the_input(trained, image):
+    acts = digits.activations(trained.model, image)
+    trace = digits.stage_trace(trained.model, image, "conv1")
+    channels, cells = digits.window_cells(trace, 0, 0, 0)
+    fig = fd.network(acts, digits.predict(trained.model, image), ("conv1", 0, 0, 0), ("input", channels, cells))
+    (window,) = [d for d in fig.data if d.name == "window"]
+    assert window.xaxis == _trace(fig, "input").xaxis
+    assert min(v for v in window.x if v is not None) == -1.5   # padding column -1
+
+
+def test_filters_show_the_kernels_before_and_after(trained):
+    fig = fd.filters(trained)
+    for i in range(8):
+        assert np.allclose(_arr(_trace(fig, f"before {i}").z), trained.initial["conv1.weight"][i, 0].numpy())
+        assert np.allclose(_arr(_trace(fig, f"after {i}").z), trained.model.conv1.weight[i, 0].detach().numpy())
+
+
+def test_losses_and_confusion(trained):
+    fig = fd.losses(trained)
+    assert list(fig.data[0].y) == pytest.approx(list(trained.losses))
+    counts = digits.confusion(trained.model, digits.load_data(8))
+    fig = fd.confusion(counts)
+    assert np.array_equal(_arr(fig.data[0].z), counts.numpy())
+    wrong = int(counts.sum() - counts.trace())
+    assert f"{wrong} of 359" in fig.layout.title.text
+
+
+def test_start_at_shows_the_chosen_frame(trained, image):
+    trace = digits.stage_trace(trained.model, image, "conv1")
+    fig = conv_figures.stepper(trace, 0, 2, max_frames=64)
+    frame = fig.frames[27]
+    fd.start_at(fig, 27)                               # output cell (3, 3) of the 8x8 map
+    assert fig.layout.sliders[0].active == 27
+    for idx, d in zip(frame.traces, frame.data):
+        if "z" in d:
+            assert np.allclose(_arr(fig.data[idx].z), _arr(d.z), equal_nan=True)
+        if "x" in d and d.x is not None:
+            assert list(fig.data[idx].x) == list(d.x)
+
+
+def test_preview_is_small_and_real():
+    fig = fd.preview()
+    assert fig.layout.height == 150
+    assert len([d for d in fig.data if d.type == "heatmap"]) == 4
