@@ -58,6 +58,7 @@ class RecurrentTrace:
     kind: str                   # "RNN", "LSTM" or "GRU"
     nonlinearity: str           # the RNN's "tanh" or "relu"; "tanh" for LSTM and GRU
     x: torch.Tensor             # the input as given
+    hx: object                  # the initial state as given: None, h_0, or (h_0, c_0) for an LSTM
     output: torch.Tensor        # module(x, hx)[0] under no_grad, exactly as torch returns it
     manual: torch.Tensor        # the same from the explicit gate equations, same layout
     max_abs_error: float
@@ -207,6 +208,9 @@ def trace_recurrent(module, x, hx=None):
     require_module(module, RECURRENT_KINDS, "trace_recurrent")
     require_tensor(x)
     require_dtype_match(module, x)
+    if x.dtype not in (torch.float32, torch.float64):
+        raise ExplorerError(f"The input is {x.dtype}; the explorer traces float32 or float64 layers. "
+                            "Convert both with module.float() and x.float().")
     kind = kind_of(module)
     seq = _check_input(module, x)                                            # (T, B, F)
     h0, c0 = _initial_state(module, kind, hx, seq, unbatched=x.dim() == 2)
@@ -230,7 +234,7 @@ def trace_recurrent(module, x, hx=None):
     if c_n is not None:
         state_error = max(state_error, max_abs_error(c_n, _final(cell, unbatched)))
     return RecurrentTrace(module=module, kind=kind, nonlinearity=getattr(module, "nonlinearity", "tanh"),
-                          x=x, output=output, manual=manual, max_abs_error=max_abs_error(output, manual),
+                          x=x, hx=hx, output=output, manual=manual, max_abs_error=max_abs_error(output, manual),
                           hidden=hidden, cell=cell, gates=gates, input_projection=projections, h0=h0, c0=c0,
                           h_n=h_n, c_n=c_n, state_error=state_error)
 
