@@ -17,7 +17,7 @@ from torch import nn
 
 from .errors import ExplorerError
 from .examples.recurrent import make_recurrent, random_input
-from .recurrent import RECURRENT_KINDS, kind_of
+from .recurrent import RECURRENT_KINDS, _check_dropout, kind_of
 from .validate import require_dtype_match, require_module, require_tensor
 
 MAX_GRADIENT_STEPS = 500
@@ -53,7 +53,7 @@ def gradient_flow(module, x, hx=None, *, scale=1.0):
     gradient flows from h_t into the gates of step t+1 and on through the cell states.
 
     Args:
-        module: a unidirectional nn.RNN, nn.LSTM or nn.GRU (not modified).
+        module: a unidirectional nn.RNN, nn.LSTM or nn.GRU (not modified); batch_first either way.
         x: one sequence, (T, input_size).
         hx: optional unbatched initial state as torch takes it ((L, H_out), or a pair for an LSTM).
         scale: recorded in the result only (see compare_gradient_flow).
@@ -73,6 +73,7 @@ def gradient_flow(module, x, hx=None, *, scale=1.0):
     if x.dim() != 2 or x.shape[1] != module.input_size:
         raise ExplorerError(f"The gradient view takes one sequence of shape (T, {module.input_size}); "
                             f"got {tuple(x.shape)}.")
+    _check_dropout(module)
     T = x.shape[0]
     if not 1 <= T <= MAX_GRADIENT_STEPS:
         raise ExplorerError(f"The sequence has {T} steps; the gradient view takes 1 to {MAX_GRADIENT_STEPS}.")
@@ -86,7 +87,8 @@ def gradient_flow(module, x, hx=None, *, scale=1.0):
     with torch.enable_grad():
         states = []
         for t in range(T):
-            _, state = module(xs[t:t + 1], state)
+            step = xs[t:t + 1]                                               # (1, P, F)
+            _, state = module(step.transpose(0, 1) if module.batch_first else step, state)
             states.append(state[0] if is_lstm else state)                    # (L, P, H_out)
         h_T = states[-1][-1]                                                 # (P copies, H_out) top layer
         picked = h_T.diagonal().sum()                                        # sum_j h_T[copy j, unit j]
