@@ -8,7 +8,8 @@ can trace the very same layer before and after it has learned.
 """
 import copy
 import math
-from dataclasses import dataclass
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
 
 import torch
 from torch import nn
@@ -41,17 +42,28 @@ class NextValueModel(nn.Module):
 
 @dataclass(frozen=True)
 class TrainingResult:
-    """A finished run: the loss curve and the model's weights before and after."""
+    """A training run after some number of steps: the loss curve, the weights before and now, and
+    everything needed to go on training exactly as one uninterrupted run would (optimizer and
+    random-number state). Never modified: continue_training returns a new one."""
     kind: str                   # "RNN", "LSTM" or "GRU"
     hidden_size: int
     seed: int
-    losses: tuple               # mean squared error at each training step
-    initial_state: dict         # NextValueModel state_dict before training (copies)
-    final_state: dict           # and after
+    lr: float
+    seq_len: int
+    batch: int
+    losses: tuple               # mean squared error at each training step so far
+    initial_state: dict         # NextValueModel state_dict before training
+    final_state: dict           # and after the steps so far
+    optimizer_state: dict       # Adam's state_dict after the steps so far
+    generator_state: torch.Tensor  # the batch generator's state, to draw the next batch
     inputs: torch.Tensor        # (T, 1) a held-out sine wave
     targets: torch.Tensor       # (T, 1) its next values
     predictions_before: torch.Tensor  # (T, 1) the untrained model on `inputs`
-    predictions_after: torch.Tensor   # (T, 1) the trained model on `inputs`
+    predictions_after: torch.Tensor   # (T, 1) the model after the steps so far on `inputs`
+
+    @property
+    def steps(self):
+        return len(self.losses)
 
     def model(self, trained=True):
         """A fresh NextValueModel holding the weights after (or before) training."""
@@ -74,6 +86,66 @@ def sine_batch(batch, seq_len, generator):
     return wave[:-1], wave[1:]
 
 
+def start_training(kind="LSTM", hidden_size=16, *, lr=0.02, seq_len=40, batch=16, seed=0):
+    """A run at step 0: the seeded model, its predictions on a held-out wave, no loss yet.
+
+    >>> start_training("RNN", 4).steps
+    0
+    """
+    if kind not in KINDS:
+        raise ExplorerError(f"Unknown recurrent layer {kind!r}; choose one of {', '.join(KINDS)}.")
+    if not 1 <= hidden_size <= MAX_TRAINING_HIDDEN:
+        raise ExplorerError(f"Choose 1 to {MAX_TRAINING_HIDDEN} hidden units for the training demo; got {hidden_size}.")
+    if not (lr > 0 and math.isfinite(lr)):
+        raise ExplorerError(f"The learning rate must be a positive number; got {lr}.")
+    if not (1 <= seq_len <= 500 and 1 <= batch <= 256):
+        raise ExplorerError(f"Choose 1 to 500 steps per wave and 1 to 256 waves per batch; got {seq_len} and {batch}.")
+    model = NextValueModel(kind, hidden_size, seed)
+    g = torch.Generator().manual_seed(int(seed) + 2)
+    held_out_x, held_out_y = sine_batch(1, seq_len, g)                      # (T, 1, 1) each
+    before = _predict(model, held_out_x)
+    state = copy.deepcopy(model.state_dict())
+    return TrainingResult(kind=kind, hidden_size=hidden_size, seed=seed, lr=lr, seq_len=seq_len, batch=batch,
+                          losses=(), initial_state=state, final_state=state,
+                          optimizer_state=torch.optim.Adam(model.parameters(), lr=lr).state_dict(),
+                          generator_state=g.get_state(), inputs=held_out_x[:, 0], targets=held_out_y[:, 0],
+                          predictions_before=before, predictions_after=before)
+
+
+def continue_training(result, steps, callback=None):
+    """`steps` more Adam steps on fresh sine waves; the same numbers as one uninterrupted run.
+
+    `result` is left as it is (it may sit in a cache shared by many users): its weights and
+    optimizer state are copied into a new model before training goes on.
+
+    Args:
+        callback: called as callback(step, loss) after every step (step counts from 1 for the
+            whole run), e.g. to move a progress bar.
+    """
+    if not 1 <= steps <= MAX_TRAINING_STEPS - result.steps:
+        raise ExplorerError(f"Choose 1 to {MAX_TRAINING_STEPS} training steps in all; "
+                            f"{result.steps} are done and {steps} more were asked for.")
+    model = result.model(trained=True).train()
+    optimizer = torch.optim.Adam(model.parameters(), lr=result.lr)
+    optimizer.load_state_dict(copy.deepcopy(result.optimizer_state))
+    g = torch.Generator()
+    g.set_state(result.generator_state.clone())
+    losses = list(result.losses)
+    with _one_thread():
+        for _ in range(steps):
+            x, y = sine_batch(result.batch, result.seq_len, g)               # (T, B, 1)
+            loss = torch.mean((model(x) - y) ** 2)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            losses.append(float(loss.detach()))
+            if callback is not None:
+                callback(len(losses), losses[-1])
+    return replace(result, losses=tuple(losses), final_state=copy.deepcopy(model.state_dict()),
+                   optimizer_state=copy.deepcopy(optimizer.state_dict()), generator_state=g.get_state(),
+                   predictions_after=_predict(model, result.inputs.unsqueeze(1)))
+
+
 def train_next_value(kind="LSTM", hidden_size=16, steps=300, *, lr=0.02, seq_len=40, batch=16, seed=0,
                      callback=None):
     """Train NextValueModel on fresh sine waves at every step; deterministic for a given seed.
@@ -92,32 +164,22 @@ def train_next_value(kind="LSTM", hidden_size=16, steps=300, *, lr=0.02, seq_len
     >>> len(r.losses), r.inputs.shape
     (20, torch.Size([40, 1]))
     """
-    if kind not in KINDS:
-        raise ExplorerError(f"Unknown recurrent layer {kind!r}; choose one of {', '.join(KINDS)}.")
-    if not 1 <= hidden_size <= MAX_TRAINING_HIDDEN:
-        raise ExplorerError(f"Choose 1 to {MAX_TRAINING_HIDDEN} hidden units for the training demo; got {hidden_size}.")
-    if not 1 <= steps <= MAX_TRAINING_STEPS:
-        raise ExplorerError(f"Choose 1 to {MAX_TRAINING_STEPS} training steps; got {steps}.")
-    model = NextValueModel(kind, hidden_size, seed)
-    initial = copy.deepcopy(model.state_dict())
-    g = torch.Generator().manual_seed(int(seed) + 2)
-    held_out_x, held_out_y = sine_batch(1, seq_len, g)                      # (T, 1, 1) each
-    before = _predict(model, held_out_x)
-    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
-    losses = []
-    for step in range(1, steps + 1):
-        x, y = sine_batch(batch, seq_len, g)                                 # (T, B, 1)
-        loss = torch.mean((model(x) - y) ** 2)
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-        losses.append(float(loss))
-        if callback is not None:
-            callback(step, losses[-1])
-    return TrainingResult(kind=kind, hidden_size=hidden_size, seed=seed, losses=tuple(losses),
-                          initial_state=initial, final_state=copy.deepcopy(model.state_dict()),
-                          inputs=held_out_x[:, 0], targets=held_out_y[:, 0],
-                          predictions_before=before, predictions_after=_predict(model, held_out_x))
+    start = start_training(kind, hidden_size, lr=lr, seq_len=seq_len, batch=batch, seed=seed)
+    return continue_training(start, steps, callback)
+
+
+@contextmanager
+def _one_thread():
+    """Train on the calling thread alone. Matrices of a few units gain nothing from a second
+    thread, and on a busy server the threads wait for each other: a step of a few milliseconds
+    then takes hundreds. torch's thread count is per thread (OpenMP, MKL), so other sessions keep
+    theirs; it is restored afterwards."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def _predict(model, x):
@@ -125,4 +187,5 @@ def _predict(model, x):
         return model(x)[:, 0]                                                # (T, 1)
 
 
-__all__ = ["NextValueModel", "TrainingResult", "sine_batch", "train_next_value", "MAX_TRAINING_STEPS"]
+__all__ = ["NextValueModel", "TrainingResult", "sine_batch", "start_training", "continue_training", "train_next_value",
+           "MAX_TRAINING_STEPS", "MAX_TRAINING_HIDDEN"]
