@@ -224,10 +224,9 @@ def trace_pool(module, x):
     output, indices = result if isinstance(result, tuple) else (result, None)
 
     h, w = axes
-    taps = _taps(x4, h, w, float("-inf") if kind == "max" else 0.0)
     argmax = divisor = None
     if kind == "max":
-        manual, k = _running_max(taps)                                           # (N, C, OH, OW) twice
+        manual, k = _running_max(_taps(x4, h, w, float("-inf")))                 # (N, C, OH, OW) twice
         # flat[i, j, k]: the row * W + col that tap k of window (i, j) reads
         flat = (h.taps[:, None, :, None] * w.size + w.taps[None, :, None, :]).flatten(2)  # (OH, OW, K)
         first = torch.arange(h.out * w.out).view(h.out, w.out) * flat.shape[2]   # (OH, OW)
@@ -238,12 +237,12 @@ def trace_pool(module, x):
         counted = [(a.role <= PADDING) if pads_count else (a.role == INPUT) for a in axes]
         divisor = counted[0].sum(1)[:, None] * counted[1].sum(1)[None, :]        # (OH, OW)
         if kind == "avg":
-            total = sum(v for _, v in taps)                                      # (N, C, OH, OW)
+            total = _window_sum(x4, h, w)                                        # (N, C, OH, OW)
             override = getattr(module, "divisor_override", None)
             divisor = torch.full_like(divisor, override) if override else divisor
             manual = total / divisor                                             # (N, C, OH, OW)
         else:  # torch takes an average pool of x^p and scales it back by the kernel size
-            total = sum(v.pow(module.norm_type) for _, v in taps)                # (N, C, OH, OW)
+            total = _window_sum(x4.pow(module.norm_type), h, w)                  # (N, C, OH, OW)
             kernel_cells = h.taps.shape[1] * w.taps.shape[1]
             manual = (total / divisor * kernel_cells).pow(1.0 / module.norm_type)  # (N, C, OH, OW)
     manual = manual.reshape(output.shape)
@@ -391,20 +390,56 @@ def _trivial_axis():
     return PoolAxis(1, 1, zero, zero + 1, zero.view(1, 1), zero.view(1, 1) + INPUT)
 
 
-def _taps(x, h, w, fill):
+def _taps(x, h, w, fill, padded=None):
     """Yield (p * KW + q, values) for every tap (p, q) of the window: what it reads in every window at once.
 
     Evenly strided taps are views of the input, so a fixed-kernel pool copies nothing. Padding,
     cells past the padding and unused taps of adaptive windows read `fill`.
     x: (N, C, H, W). Each `values` is (N, C, OH, OW).
     """
-    x, rows, cols = _padded(x, h, w, fill)
+    x, rows, cols = padded or _padded(x, h, w, fill)
     row_pickers = [_picker(rows[:, p], 2) for p in range(rows.shape[1])]
     col_pickers = [_picker(cols[:, q], 3) for q in range(cols.shape[1])]
     for p, pick_rows in enumerate(row_pickers):
         band = pick_rows(x)                                                     # (N, C, OH, W_pad)
         for q, pick_cols in enumerate(col_pickers):
             yield p * len(col_pickers) + q, pick_cols(band)                     # (N, C, OH, OW)
+
+
+def _window_sum(x, h, w):
+    """The sum of every window at once: x (N, C, H, W) -> (N, C, OH, OW); padding and unused taps add 0.
+
+    Small windows add one strided view per tap. A big window of evenly placed taps is summed row by row
+    instead: each input row over the window's columns, then those row sums over the window's rows (two
+    reductions over unfolded views instead of KH·KW additions, e.g. 256 for the 16×16 windows of an
+    adaptive pool from 112 to 7).
+    """
+    kh, kw = h.taps.shape[1], w.taps.shape[1]
+    x, rows, cols = _padded(x, h, w, 0.0)
+    row_grid, col_grid = _regular(rows), _regular(cols)
+    if kh * kw <= 2 * (kh + kw) or row_grid is None or col_grid is None:
+        return sum(v for _, v in _taps(x, h, w, 0.0, padded=(x, rows, cols)))
+    across = _unfold(x, 3, *col_grid).sum(-1)                                     # (N, C, H_pad, OW)
+    return _unfold(across, 2, *row_grid).sum(-1)                                  # (N, C, OH, OW)
+
+
+def _regular(index):
+    """(first, step, dilation, taps, out) when window i < out reads first + i·step + t·dilation for t < taps,
+    else None."""
+    out, taps = index.shape
+    first = int(index[0, 0])
+    step = int(index[1, 0] - index[0, 0]) if out > 1 else 1
+    dilation = int(index[0, 1] - index[0, 0]) if taps > 1 else 1
+    if step < 1 or dilation < 1:
+        return None
+    expected = first + step * torch.arange(out)[:, None] + dilation * torch.arange(taps)            # (out, T)
+    return (first, step, dilation, taps, out) if torch.equal(index, expected) else None
+
+
+def _unfold(x, dim, first, step, dilation, taps, out):
+    """The `out` windows along `dim` as a trailing dim of a view: (..., out, ..., taps)."""
+    span = dilation * (taps - 1) + 1
+    return x.narrow(dim, first, x.shape[dim] - first).unfold(dim, span, step).narrow(dim, 0, out)[..., ::dilation]
 
 
 def _padded(x, h, w, fill):

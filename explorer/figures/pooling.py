@@ -13,7 +13,8 @@ from .theme import (ACCENT, HIGHLIGHT, PADDING as PADDING_COLOUR, add_player, as
                     grid_axes, heatmap, outline_dict, outline_trace, symmetric_range)
 
 MAX_FRAMES = 120
-FRAME_CELLS = 24_000        # output cells over all frames of a stepper: keeps its payload small
+REVEAL_CELLS = 144          # outputs up to this size fill in cell by cell as the stepper plays
+MAX_MARKED = 256            # unpool view: outline winners and write indices up to this many output cells
 MAX_TERMS = 9               # an equation with more terms than this is shortened with "…"
 OUTSIDE_COLOUR = "rgba(128,128,128,0.12)"
 DARK_INK = "#1a1a1a"
@@ -24,25 +25,26 @@ def pool_stepper(trace, n=0, c=0, max_frames=MAX_FRAMES):
     """Input (padding shaded) and output side by side; each frame outlines one window, marks the cell
     max pooling keeps, writes one more output cell, and puts that step's arithmetic in the title.
 
-    Every frame carries the output map, so a large output gets fewer frames (evenly spread, first and
-    last kept): at most `max_frames`, and at most FRAME_CELLS output cells in all.
+    Up to `max_frames` window positions, evenly spread (first and last kept). An output of more than
+    REVEAL_CELLS cells is drawn whole from the start, so that frames carry only outlines and stay small.
     """
     h, w = trace.axes
-    max_frames = min(max_frames, max(12, FRAME_CELLS // (h.out * w.out)))
     trace.window(n, c, *([0] * trace.dims))  # a bad n or c fails here, with the trace's message
     grid, roles, rows, cols = _input_grid(trace, n, c)
     out = _plane(trace.output, trace.dims, n, c)                           # (OH, OW)
+    reveal = out.size <= REVEAL_CELLS
     lo, hi = symmetric_range(grid[~np.isnan(grid)], out)
     fig = make_subplots(rows=1, cols=2, column_widths=[0.55, 0.45], horizontal_spacing=0.08,
                         subplot_titles=(f"input channel {c} (padding shaded)", f"output channel {c}"))
     fig.add_trace(heatmap(grid, zmin=lo, zmax=hi, x=cols, y=rows, name="input"), 1, 1)
     if (roles != INPUT).any():
         fig.add_trace(_shade(roles, rows, cols, "−∞" if trace.kind == "max" else "0"), 1, 1)
-    fig.add_trace(heatmap(np.full_like(out, np.nan), zmin=lo, zmax=hi, name="output"), 1, 2)
+    fig.add_trace(heatmap(np.full_like(out, np.nan) if reveal else out, zmin=lo, zmax=hi, name="output"), 1, 2)
     fig.add_trace(outline_trace([]), 1, 1)
     fig.add_trace(outline_trace([], color=ACCENT, name="kept"), 1, 1)
     fig.add_trace(outline_trace([], color=ACCENT), 1, 2)
     ids = list(range(len(fig.data) - 4, len(fig.data)))  # output, window, kept cell, output cell
+    ids = ids if reveal else ids[1:]
     grid_axes(fig, 1, 1, len(rows), len(cols))
     grid_axes(fig, 1, 2, h.out, w.out)
     _flatten_1d(fig, trace.dims, 2)
@@ -53,10 +55,11 @@ def pool_stepper(trace, n=0, c=0, max_frames=MAX_FRAMES):
         i, j = divmod(k, w.out)
         win = trace.window(n, c, *_own((i, j), trace.dims))
         kept = [_lift(win.winner[1:], trace.dims)] if win.winner else []
-        frames.append(dict(name=str(k), traces=ids, layout=dict(title=dict(text=window_equation(win))), data=[
-            dict(type="heatmap", z=np.where(order <= k, out, np.nan)),
-            outline_dict([_lift(cell.position, trace.dims) for cell in win.cells]),
-            outline_dict(kept, color=ACCENT), outline_dict([(i, j)], color=ACCENT)]))
+        data = [_window_outline([_lift(cell.position, trace.dims) for cell in win.cells]),
+                outline_dict(kept, color=ACCENT), outline_dict([(i, j)], color=ACCENT)]
+        if reveal:
+            data.insert(0, dict(type="heatmap", z=np.where(order <= k, out, np.nan).astype(np.float32)))
+        frames.append(dict(name=str(k), traces=ids, layout=dict(title=dict(text=window_equation(win))), data=data))
         labels.append(_label((i, j), trace.dims))
     _start_at(fig, frames[0], ids)
     finish(fig, height=300 if trace.dims == 1 else 480, title=frames[0]["layout"]["title"]["text"])
@@ -171,28 +174,33 @@ def window_map(trace):
 
 def unpool_view(trace, n=0, c=0):
     """Max pooling's memory: the input with each window's winner outlined, the pooled values with the
-    indices torch returns, and what nn.MaxUnpool rebuilds from them (maxima back in place, zeros elsewhere)."""
+    indices torch returns, and what nn.MaxUnpool rebuilds from them (maxima back in place, zeros elsewhere).
+
+    Beyond MAX_MARKED output cells, the winners are not outlined nor the indices written (hover shows them).
+    """
     back = trace.unpool()
     x = _plane(trace.x, trace.dims, n, c)                                  # (H, W)
     out = _plane(trace.output, trace.dims, n, c)                           # (OH, OW)
     index = _plane(trace.argmax, trace.dims, n, c).astype(int)             # (OH, OW)
     rebuilt = _plane(back, trace.dims, n, c)                               # (H, W)
-    winners = sorted({divmod(int(f), x.shape[1]) for f in index.flatten()})
+    marked = out.size <= MAX_MARKED
+    winners = sorted({divmod(int(f), x.shape[1]) for f in index.flatten()}) if marked else []
     lo, hi = symmetric_range(x)
     fig = make_subplots(rows=1, cols=3, horizontal_spacing=0.06, subplot_titles=(
         "input: the cells max pooling kept", "output: value and index (row·W + col)", "MaxUnpool: put back"))
     fig.add_trace(heatmap(x, zmin=lo, zmax=hi, name="input"), 1, 1)
-    text = np.vectorize(lambda v, k: f"{v:.3g}<br>@{k}")(out, index)
-    fig.add_trace(go.Heatmap(z=out, text=text, texttemplate="%{text}", zmin=lo, zmax=hi, colorscale="RdBu_r",
-                             showscale=False, xgap=1, ygap=1, name="output",
-                             hovertemplate="value %{z:.6g}, index %{text}<extra></extra>"), 1, 2)
+    labels = dict(text=np.vectorize(lambda v, k: f"{v:.3g}<br>@{k}")(out, index), texttemplate="%{text}") if marked else {}
+    fig.add_trace(go.Heatmap(z=out, customdata=index, zmin=lo, zmax=hi, colorscale="RdBu_r", showscale=False,
+                             xgap=1, ygap=1, name="output", **labels,
+                             hovertemplate="value %{z:.6g}, index %{customdata}<extra></extra>"), 1, 2)
     fig.add_trace(heatmap(rebuilt, zmin=lo, zmax=hi, name="unpooled"), 1, 3)
     fig.add_trace(outline_trace(winners, color=ACCENT, name="kept"), 1, 1)
     fig.add_trace(outline_trace(winners, color=ACCENT, name="put back"), 1, 3)
     for col, shape in zip((1, 2, 3), (x.shape, out.shape, rebuilt.shape)):
         grid_axes(fig, 1, col, *shape)
     _flatten_1d(fig, trace.dims, 3)
-    return finish(fig, height=260 if trace.dims == 1 else 420)
+    title = None if marked else f"{out.size} maxima: too many to mark; hover a cell for its value and index"
+    return finish(fig, height=260 if trace.dims == 1 else 420, title=title)
 
 
 def upsample_figure(trace, n=0, c=0, pos=None, max_frames=MAX_FRAMES):
@@ -370,6 +378,19 @@ def _shade(roles, rows, cols, pad_text):
     return go.Heatmap(z=z, x=cols, y=rows, text=text, texttemplate="%{text}", showscale=False, zmin=0, zmax=1,
                       colorscale=[[0, OUTSIDE_COLOUR], [1, PAD_CELL]], xgap=1, ygap=1, hoverinfo="skip",
                       textfont=dict(color=DARK_INK, size=13))
+
+
+def _window_outline(cells):
+    """One rectangle around a window whose cells fill it (an outline per cell would cost 25 squares a
+    frame for a 5×5 kernel); a dilated window, with gaps, outlines each of its cells."""
+    rows, cols = [r for r, _ in cells], [q for _, q in cells]
+    r0, r1, c0, c1 = min(rows), max(rows), min(cols), max(cols)
+    if len(set(cells)) != (r1 - r0 + 1) * (c1 - c0 + 1):
+        return outline_dict(cells)
+    box = dict(outline_dict([(r0, c0)]))
+    box["x"] = [c0 - 0.5, c1 + 0.5, c1 + 0.5, c0 - 0.5, c0 - 0.5]
+    box["y"] = [r0 - 0.5, r0 - 0.5, r1 + 0.5, r1 + 0.5, r0 - 0.5]
+    return box
 
 
 def _plane(t, dims, n, c):

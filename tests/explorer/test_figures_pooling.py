@@ -36,6 +36,13 @@ def _cells(trace_dict):
     return cells
 
 
+def _box(trace_dict):
+    """(left, right, top, bottom) edges of what an outline trace draws."""
+    xs = [v for v in trace_dict["x"] if v is not None]
+    ys = [v for v in trace_dict["y"] if v is not None]
+    return min(xs), max(xs), min(ys), max(ys)
+
+
 def _frame(fig, name):
     frame = next(f for f in fig.frames if f["name"] == name)
     return frame, dict(zip(frame["traces"], frame["data"]))
@@ -47,11 +54,18 @@ def test_pool_stepper_outlines_window_winner_and_output_cell():
     assert len(fig.frames) == 4
     frame, data = _frame(fig, "1")  # output (0, 1): window rows 0-1, cols 2-3, max 8 at (1, 3)
     output, window, kept, cell = frame["traces"]
-    assert _cells(data[window]) == {(0, 2), (0, 3), (1, 2), (1, 3)}
+    assert _box(data[window]) == (1.5, 3.5, -0.5, 1.5) and len(data[window]["x"]) == 5  # one rectangle
     assert _cells(data[kept]) == {(1, 3)}
     assert _cells(data[cell]) == {(0, 1)}
     assert np.count_nonzero(~np.isnan(_array(data[output]["z"]))) == 2
     assert frame["layout"]["title"]["text"] == "y[0, 1] = max(2, 4, 6, 8) = 8 from x[1, 3] (index 7)"
+
+
+def test_a_dilated_window_outlines_each_cell_it_reads():
+    # kernel 2, dilation 2 on 5 cells: window 1 reads cells 1 and 3, with a gap at 2
+    fig = figures.pool_stepper(trace_pool(nn.MaxPool1d(2, stride=1, dilation=2), torch.zeros(1, 5)))
+    _, data = _frame(fig, "1")
+    assert _cells(data[fig.frames[0]["traces"][1]]) == {(0, 1), (0, 3)}
 
 
 def test_pool_stepper_caps_frames_and_keeps_first_and_last():
@@ -119,6 +133,12 @@ def test_unpool_view_outlines_where_values_go_back():
     assert _array(fig.data[2].z).tolist()[1] == [5.0, 0.0, 0.0, 8.0]
     with pytest.raises(ExplorerError, match="remembers where"):
         figures.unpool_view(trace_pool(nn.AvgPool2d(2), NOTES_F))
+
+
+def test_unpool_view_of_a_large_output_leaves_the_marks_to_hover():
+    fig = figures.unpool_view(trace_pool(nn.MaxPool2d(1), torch.zeros(1, 17, 17)))  # 289 maxima > MAX_MARKED
+    assert fig.data[3].x == () and fig.data[1].text is None
+    assert _array(fig.data[1].customdata).shape == (17, 17) and "too many to mark" in fig.layout.title.text
 
 
 def test_upsample_figure_starts_on_the_chosen_cell():
@@ -213,9 +233,15 @@ def test_window_story_of_lp_explains_the_edge_scaling_and_nan():
     assert "torch returns **nan**" in figures.window_story(neg, neg.window(0, 0, 0))
 
 
-def test_stepper_frames_shrink_with_a_large_output():
-    t = trace_pool(nn.MaxPool2d(1), torch.zeros(1, 32, 32))  # 1024 outputs: 24000 // 1024 = 23 frames
-    assert len(figures.pool_stepper(t).frames) == 23
+def test_a_large_output_is_drawn_whole_and_frames_carry_only_outlines():
+    x = torch.arange(1024.0).view(1, 32, 32)
+    fig = figures.pool_stepper(trace_pool(nn.MaxPool2d(1), x))  # 1024 outputs, more than REVEAL_CELLS
+    assert len(fig.frames) == figures.MAX_FRAMES
+    output = next(d for d in fig.data if d.name == "output")
+    assert _array(output.z).tolist() == x[0].tolist()
+    assert all(len(f["data"]) == 3 and all(d["type"] == "scatter" for d in f["data"]) for f in fig.frames)
+    small = figures.pool_stepper(trace_pool(nn.MaxPool2d(1), x[:, :12, :12]))  # 144 outputs: filled in step by step
+    assert np.isnan(_array(next(d for d in small.data if d.name == "output").z)).sum() == 143
 
 
 def test_upsample_weights_are_written_in_a_colour_that_reads_on_their_cell():

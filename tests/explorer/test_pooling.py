@@ -10,8 +10,8 @@ from hypothesis import strategies as st
 from torch import nn
 
 from explorer import ExplorerError
-from explorer.pooling import (edge_windows, max_unpool, output_size_formula, source_formula, trace_pool,
-                              trace_upsample)
+from explorer.pooling import (_padded, _regular, edge_windows, max_unpool, output_size_formula, source_formula,
+                              trace_pool, trace_upsample)
 
 TOL = {torch.float32: 1e-5, torch.float64: 1e-10}
 FAST = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -194,6 +194,23 @@ def test_upsample_sources_add_up_to_the_output(setup, data):
     assert len(s.neighbours) == math.prod(len(taps) for taps in s.taps)
     for nb in s.neighbours:
         assert nb.value == float(x[(n,) + nb.input_index])
+
+
+@pytest.mark.parametrize("module, shape", [
+    (nn.AvgPool2d(5, stride=2, padding=2), (2, 3, 11, 9)),
+    (nn.AvgPool2d(5, stride=3, padding=1, ceil_mode=True, count_include_pad=False), (1, 2, 12, 10)),
+    (nn.AvgPool2d((6, 5), stride=(1, 2), divisor_override=7), (1, 1, 9, 13)),
+    (nn.LPPool2d(2, 5, stride=3, ceil_mode=True), (1, 2, 12, 11)),
+    (nn.AdaptiveAvgPool2d(7), (1, 4, 112, 56)),   # 16x8 windows, evenly placed
+    (nn.AdaptiveAvgPool2d((3, 4)), (1, 2, 20, 19)),  # windows of different lengths: one view per tap
+])
+def test_big_windows_summed_row_by_row_match_torch(module, shape):
+    x = torch.rand(shape, generator=torch.Generator().manual_seed(5), dtype=torch.float64)
+    t = trace_pool(module, x)
+    assert t.max_abs_error < 1e-10
+    assert torch.allclose(t.manual, module(x), atol=1e-12)
+    evenly = [_regular(_padded(x, *t.axes, 0.0)[k]) is not None for k in (1, 2)]
+    assert evenly == ([False, False] if shape == (1, 2, 20, 19) else [True, True])
 
 
 # -- hand-worked examples ---------------------------------------------------------------------------
