@@ -174,7 +174,7 @@ def forecast(fc, series, selected=None, max_frames=MAX_FRAMES, max_points=MAX_PO
                              line=dict(color=LINE, width=2),
                              hovertemplate="step %{x}: predicted %{y:.4g}<extra></extra>"), 1, 1)
     wmax = max(float(fc.weights[keep].max()), 1.0 / W) * 1.1
-    fig.add_trace(go.Scatter(x=[], y=[], mode="markers", name="window it read (size = weight)",
+    fig.add_trace(go.Scatter(y=[], dx=1, mode="markers", name="window it read (size = weight)",
                              marker=dict(size=[], color=[], colorscale=SEQUENTIAL, cmin=0, cmax=wmax,
                                          line=dict(color="black", width=0.5)),
                              hovertemplate="step %{x}: %{y:.4g}<extra>in the window</extra>"), 1, 1)
@@ -184,7 +184,7 @@ def forecast(fc, series, selected=None, max_frames=MAX_FRAMES, max_points=MAX_PO
     fig.add_trace(go.Scatter(x=[], y=[], mode="markers", name="its prediction",
                              marker=dict(size=13, symbol="diamond", color=HIGHLIGHT, line=dict(color="black", width=1)),
                              hovertemplate="step %{x}: predicted %{y:.4g}<extra></extra>"), 1, 1)
-    fig.add_trace(go.Bar(x=[], y=[], name="weights", marker_color=HIGHLIGHT, showlegend=False,
+    fig.add_trace(go.Bar(y=[], dx=1, name="weights", marker_color=HIGHLIGHT, showlegend=False,
                          hovertemplate="step %{x}: weight %{y:.4f}<extra></extra>"), 2, 1)
     ids = [2, 3, 4, 5]
     fig.add_hline(y=1.0 / W, line_dash="dot", line_color=SERIES_GREY, row=2, col=1,
@@ -198,7 +198,7 @@ def forecast(fc, series, selected=None, max_frames=MAX_FRAMES, max_points=MAX_PO
               for i in keep]
     first = frames[keep.index(start_idx)]
     for idx, data in zip(ids, first["data"]):
-        fig.data[idx].update({k: v for k, v in data.items() if k != "type"})
+        fig.data[idx].update(data)
     lo = min(float(np.min(series)), float(fc.prediction.min()))
     hi = max(float(np.max(series)), float(fc.prediction.max()))
     pad = 0.08 * (hi - lo or 1.0)
@@ -216,21 +216,21 @@ def forecast(fc, series, selected=None, max_frames=MAX_FRAMES, max_points=MAX_PO
 
 
 def _forecast_frame(fc, series, i, wmax):
-    """Plain-dict data of the four moving traces for prediction i."""
+    """Data of the four moving traces for prediction i: few keys (plotly inspects every value of a
+    frame each time it sends the figure), short numbers, and the window's steps as x0 + k (dx 1)."""
     step = int(fc.steps[i])
     W = fc.weights.shape[1]
-    past = list(range(step - W, step))
-    w = fc.weights[i].round(5)              # frames are plain JSON: short numbers keep them small
-    size = (6 + 22 * np.sqrt(w / wmax)).round(1).tolist()
-    return [dict(type="scatter", x=past, y=_short(series[past]), marker=dict(size=size, color=w.tolist())),
-            dict(type="scatter", x=[step], y=_short([fc.truth[i]])),
-            dict(type="scatter", x=[step], y=_short([fc.prediction[i]])),
-            dict(type="bar", x=past, y=w.tolist())]
+    w = fc.weights[i]
+    size = np.round(6 + 22 * np.sqrt(w / wmax), 1).tolist()
+    return [dict(x0=step - W, y=_short(series[step - W:step]), marker=dict(size=size, color=_short(w, 4))),
+            dict(x=[step], y=_short([fc.truth[i]])),
+            dict(x=[step], y=_short([fc.prediction[i]])),
+            dict(x0=step - W, y=_short(w, 4))]
 
 
-def _short(values):
-    """Values with 6 significant digits, as plain floats (the hover shows 4)."""
-    return [float(f"{v:.6g}") for v in values]
+def _short(values, digits=6):
+    """Values with a few significant digits, as plain floats (the hover shows 4)."""
+    return [float(f"{v:.{digits}g}") for v in values]
 
 
 # -- home page ---------------------------------------------------------------------------------
