@@ -144,7 +144,8 @@ def pooling_controls():
         with panels.explorer_errors():
             x = grid_input(PAGE, dims=cfg.dims, channels=int(channels),
                            presets=examples.POOL_INPUTS_2D if cfg.dims == 2 else examples.POOL_INPUTS_1D,
-                           preset_fn=examples.input_preset, random_fn=examples.random_input, seed=seed)
+                           preset_fn=examples.input_preset, random_fn=examples.random_input, seed=seed,
+                           max_image_size=64)
     return cfg, x, dtype_name
 
 
@@ -165,8 +166,10 @@ def pooling_view():
                + {"max": "The green outline is the cell each window keeps.",
                   "avg": "Each output is the window's sum divided by the count in the title.",
                   "lp": "Each output is the p-norm of its window."}[trace.kind]
-               + " Shaded cells are padding." + (f" Showing {shown} of the {total} window positions, evenly "
-                                                 "spread." if shown < total else ""))
+               + " Shaded cells are padding."
+               + (f" Showing {shown} of the {total} window positions, evenly spread." if shown < total else "")
+               + (" The output is large, so it is drawn whole rather than cell by cell."
+                  if total > figures.REVEAL_CELLS else ""))
     panels.chart(stepper, key="pool-stepper")
     for axis, indices in edge_windows(trace):
         st.info(f"**ceil_mode edge window{'s' if len(indices) > 1 else ''}** along the {axis}: output "
@@ -252,12 +255,15 @@ def pool_math(trace, c, cfg):
         st.markdown(f"The module computed **{float(_plane_value(trace, c, pos)):.6g}** at {where}.")
     else:
         st.caption("The kept cell and the result are hidden until you check your prediction.")
-    frames = {"settings": pd.DataFrame([{"layer": cfg.code()}]), "input": _table(trace.x),
-              "output": _table(trace.output)}
-    if trace.indices is not None:
-        frames["indices"] = _table(trace.indices)
-    frames[f"window at {where}"] = table
-    panels.csv_download(frames, "pooling.csv")
+    def shown():  # built only when the learner clicks
+        frames = {"settings": pd.DataFrame([{"layer": cfg.code()}]), "input": _table(trace.x),
+                  "output": _table(trace.output)}
+        if trace.indices is not None:
+            frames["indices"] = _table(trace.indices)
+        frames[f"window at {where}"] = table
+        return frames
+
+    panels.csv_download(shown, "pooling.csv")
 
 
 def _plane_value(trace, c, pos):
@@ -309,7 +315,7 @@ def upsampling_controls():
             x = grid_input(f"{PAGE}.up", dims=dims, channels=int(channels),
                            presets=examples.UPSAMPLE_INPUTS_2D if dims == 2 else examples.UPSAMPLE_INPUTS_1D,
                            preset_fn=examples.input_preset, random_fn=examples.random_input, seed=seed,
-                           max_size=16, default_size=4)
+                           max_size=16, default_size=4, max_image_size=16)
     return cfg, x, dtype_name
 
 
@@ -375,8 +381,8 @@ def upsample_math(trace, c, pos):
         st.markdown(f"The module computed **{float(trace.output[(0, c) + pos]):.6g}** at {where}.")
     else:
         st.caption("The products and the sum are hidden until you check your prediction.")
-    panels.csv_download({"settings": pd.DataFrame([{"layer": repr(trace.module)}]), "input": _table(trace.x),
-                         "output": _table(trace.output), f"sources of {where}": table}, "upsampling.csv")
+    panels.csv_download(lambda: {"settings": pd.DataFrame([{"layer": repr(trace.module)}]), "input": _table(trace.x),
+                                 "output": _table(trace.output), f"sources of {where}": table}, "upsampling.csv")
 
 
 # == page ===========================================================================================

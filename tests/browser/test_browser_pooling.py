@@ -1,5 +1,7 @@
 """The Pooling and upsampling page in a real browser: it loads by its URL, controls redraw the chart and
 land in the link, stepping is client-side, and a shared link opens the same view."""
+import csv
+
 from harness import open_page, plot_data, wait_idle
 
 
@@ -57,4 +59,21 @@ def test_a_shared_link_opens_the_same_upsampling_view(app, page):
     assert (len(output), len(output[0])) == (8, 8)
     assert output[2][3] == 6  # nearest floors: output (2, 3) copies input (1, 1) of 1..16
     assert page.get_by_text("The module computed 6 at output[0, 0, 2, 3].").is_visible()
+    assert page.console_errors == []
+
+
+def test_csv_download_holds_what_is_shown(app, page):
+    open_page(page, f"{app}/pooling?pool.pos0=1&pool.pos1=1", chart_count=1)
+    with page.expect_download(timeout=30_000) as info:
+        page.get_by_role("button", name="Download what is shown (CSV)").click()
+    text = open(info.value.path(), encoding="utf-8").read()
+    sections = [line for line in text.splitlines() if line.startswith("# ")]
+    assert sections == ["# settings", "# input", "# output", "# window at output[0, 0, 1, 1]"]
+    output = text.split("# output\n")[1].split("\n# ")[0].splitlines()[1:]
+    assert [float(row.split(",")[-1]) for row in output] == [5.0, 8.0, 4.0, 9.0]  # the notes' pooled map
+    window = list(csv.reader(text.split("# window at output[0, 0, 1, 1]\n")[1].splitlines()))
+    assert window[0][1:] == ["input index", "position", "cell", "x", "kept"]
+    assert [(row[1], row[4], row[5]) for row in window[1:5]] == [
+        ("(0, 2, 2)", "0", ""), ("(0, 2, 3)", "7", ""), ("(0, 3, 2)", "1", ""), ("(0, 3, 3)", "9", "✓")]
+    assert "nn.MaxPool2d(kernel_size=2, stride=2)" in text
     assert page.console_errors == []
