@@ -181,8 +181,8 @@ if kind in ("LayerNorm", "RMSNorm") and len(shape) == 2:
 
 def select_clicked(point):
     """A click on the grid selects that cell (before the rerun, so the inputs below show it)."""
-    index = figures.cell_at(trace, point.get("y", -1), point.get("x", -1), **DRAWN)
-    if index is not None:
+    index = point.get("customdata")
+    if isinstance(index, (list, tuple)) and len(index) == len(CELL_NAMES):
         for name, i in zip(CELL_NAMES, index):
             st.session_state[key(PAGE, f"cell.{name}")] = int(i)
 

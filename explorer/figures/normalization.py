@@ -64,17 +64,6 @@ def _x_index(trace, n, c, pos):
     return ((c,) if trace.unbatched else (n, c)) + spatial
 
 
-def cell_at(trace, row, col, *, max_samples=4, max_channels=8, max_cells=64):
-    """The index into x of the cell drawn at (row, col) of `grouping`'s grid, or None for a gap."""
-    ns, cs, ls, (br, bc) = _layout(trace, max_samples, max_channels, max_cells)
-    i, r = divmod(int(row), br + 1)
-    j, q = divmod(int(col), bc + 1)
-    k = r * bc + q
-    if r >= br or q >= bc or i >= len(ns) or j >= len(cs) or k >= len(ls) or min(row, col) < 0:
-        return None
-    return _x_index(trace, ns[i], cs[j], ls[k])
-
-
 def _grouping_heatmap(trace, max_samples, max_channels, max_cells, show_values):
     """The block grid as one heatmap trace, with the tick positions and labels of its blocks."""
     ns, cs, ls, (br, bc) = _layout(trace, max_samples, max_channels, max_cells)
@@ -127,7 +116,9 @@ def grouping(trace, *, max_samples=4, max_channels=8, max_cells=64, show_values=
     """
     heat, xticks, yticks = _grouping_heatmap(trace, max_samples, max_channels, max_cells, show_values)
     fig = make_subplots(rows=1, cols=1)
+    targets = _click_targets(trace, heat, max_samples, max_channels, max_cells)   # takes over the hover
     fig.add_trace(heat, 1, 1)
+    fig.add_trace(targets, 1, 1)
     if selected is not None:
         for t in _selection_outlines(trace, selected, max_samples, max_channels, max_cells):
             fig.add_trace(t, 1, 1)
@@ -137,6 +128,25 @@ def grouping(trace, *, max_samples=4, max_channels=8, max_cells=64, show_values=
     title = f"{trace.title}<br>{n_stats} {what}{'s' if n_stats != 1 else ''}, one colour each"
     fig.update_layout(plot_bgcolor="rgba(0,0,0,0)")
     return finish(fig, title=title, height=min(700, 150 + 24 * len(heat.z)))
+
+
+def _click_targets(trace, heat, max_samples, max_channels, max_cells):
+    """Invisible markers over the drawn cells (a heatmap cannot be clicked, markers can): each carries
+    its index into x as customdata, and the heatmap's hover text."""
+    ns, cs, ls, block = _layout(trace, max_samples, max_channels, max_cells)
+    xs, ys, index, hover = [], [], [], []
+    for i, n in enumerate(ns):
+        for j, c in enumerate(cs):
+            for k, pos in enumerate(ls):
+                r, q = _grid_position(i, j, k, block)
+                xs.append(q)
+                ys.append(r)
+                index.append(list(_x_index(trace, n, c, pos)))
+                hover.append(heat.customdata[r][q])
+    heat.hoverinfo, heat.hovertemplate = "skip", None
+    return go.Scatter(x=xs, y=ys, mode="markers", name="cells", customdata=index, text=hover,
+                      marker=dict(size=18, symbol="square", opacity=0.01, color="#000000"),
+                      hovertemplate="%{text}<extra></extra>", showlegend=False)
 
 
 MAX_OUTLINED = 600                      # outlining more cells than this sends more lines than it shows

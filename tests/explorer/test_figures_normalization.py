@@ -57,7 +57,7 @@ def test_grouping_colours_follow_the_group_ids_cell_by_cell():
 def test_grouping_hover_names_the_statistic_and_its_mean():
     t = _traces()["BatchNorm"]
     hover = fig.grouping(t).data[0].customdata
-    assert "channel 1: mean" in hover[0][4]
+    assert "channel 1: mean" in hover[0][4] and fig.grouping(t).data[1].text[9] == hover[0][4]
     assert f"{float(t.mean.flatten()[1]):.6g}" in hover[0][4]
 
 
@@ -158,26 +158,24 @@ def test_batch_size_noise_figure():
     assert f.layout.xaxis.type == "log"
 
 
-def test_cell_at_finds_the_cell_drawn_there():
+def test_click_targets_name_the_cell_drawn_under_them():
     t = _traces((3, 5, 2, 3))["InstanceNorm"]
-    heat = fig.grouping(t, max_samples=2, max_channels=3, max_cells=4).data[0]
+    f = fig.grouping(t, max_samples=2, max_channels=3, max_cells=4)
+    heat, targets = f.data[0], f.data[1]
     z = np.array(heat.z, dtype=float)
     ids = t.group_ids()
-    for row in range(z.shape[0]):
-        for col in range(z.shape[1]):
-            index = fig.cell_at(t, row, col, max_samples=2, max_channels=3, max_cells=4)
-            if np.isnan(z[row, col]):
-                assert index is None
-            else:   # the colour drawn there is the colour of the cell it names
-                assert z[row, col] == int(ids[index]) % len(fig.PALETTE)
-                assert f"value {float(t.x[index]):.6g}" in heat.customdata[row][col]
-    assert fig.cell_at(t, -1, 0) is None and fig.cell_at(t, 0, 999) is None
+    assert targets.name == "cells" and len(targets.x) == 2 * 3 * 4 == np.count_nonzero(~np.isnan(z))
+    for col, row, index, hover in zip(targets.x, targets.y, targets.customdata, targets.text):
+        index = tuple(index)
+        assert z[row, col] == int(ids[index]) % len(fig.PALETTE)     # the colour under it is its statistic's
+        assert f"value {float(t.x[index]):.6g}" in hover
+    assert heat.hoverinfo == "skip"                                  # the targets carry the hover text
 
 
 def test_selection_outlines_the_cells_of_the_selected_statistic():
     t = _traces((2, 4, 2, 2))["GroupNorm"]                 # 2 groups of 2 channels: 8 cells per statistic
     f = fig.grouping(t, selected=(1, 3, 0, 1))
-    same, cell = f.data[1], f.data[2]
+    same, cell = f.data[2], f.data[3]
     assert same.name == "same statistic" and cell.name == "selected cell"
     assert list(same.x).count(None) == 8                   # one closed square per cell of group (1, 1)
     # blocks are 2x2 cells with a 1-cell gap: sample 1, channel 3, position (0, 1) sits at row 3, column 10
