@@ -238,7 +238,7 @@ def pool_math(trace, c, cfg):
     rows = []
     for cell in win.cells:
         row = {"input index": "—" if cell.input_index is None else str(cell.input_index),
-               "position": str(cell.position), "cell": cell.role,
+               "position": str(cell.position) if trace.dims == 2 else str(cell.position[0]), "cell": cell.role,
                "x": "−∞" if cell.value == float("-inf") else "" if cell.value is None else f"{cell.value:.6g}"}
         if trace.kind == "max":
             row["kept"] = ("✓" if cell.input_index == win.winner else "") if revealed else None

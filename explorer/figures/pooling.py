@@ -14,6 +14,7 @@ from .theme import (ACCENT, HIGHLIGHT, PADDING as PADDING_COLOUR, add_player, as
 
 MAX_FRAMES = 120
 REVEAL_CELLS = 144          # outputs up to this size fill in cell by cell as the stepper plays
+POINTER_ROW = -0.38         # 1D upsampling: where the source pointer sits on the one row (its top edge)
 MAX_MARKED = 256            # unpool view: outline winners and write indices up to this many output cells
 MAX_TERMS = 9               # an equation with more terms than this is shortened with "…"
 OUTSIDE_COLOUR = "rgba(128,128,128,0.12)"
@@ -186,21 +187,26 @@ def unpool_view(trace, n=0, c=0):
     marked = out.size <= MAX_MARKED
     winners = sorted({divmod(int(f), x.shape[1]) for f in index.flatten()}) if marked else []
     lo, hi = symmetric_range(x)
-    fig = make_subplots(rows=1, cols=3, horizontal_spacing=0.06, subplot_titles=(
-        "input: the cells max pooling kept", "output: value and index (row·W + col)", "MaxUnpool: put back"))
-    fig.add_trace(heatmap(x, zmin=lo, zmax=hi, name="input"), 1, 1)
+    titles = ("input: the cells max pooling kept",
+              "output: value and index" + (" (row·W + col)" if trace.dims == 2 else ""), "MaxUnpool: put back")
+    # a 1D signal is one long row: the three panels go one under the other
+    at = [(1, 1), (1, 2), (1, 3)] if trace.dims == 2 else [(1, 1), (2, 1), (3, 1)]
+    fig = (make_subplots(rows=1, cols=3, horizontal_spacing=0.06, subplot_titles=titles) if trace.dims == 2 else
+           make_subplots(rows=3, cols=1, vertical_spacing=0.18, subplot_titles=titles))
+    fig.add_trace(heatmap(x, zmin=lo, zmax=hi, name="input"), *at[0])
     labels = dict(text=np.vectorize(lambda v, k: f"{v:.3g}<br>@{k}")(out, index), texttemplate="%{text}") if marked else {}
     fig.add_trace(go.Heatmap(z=out, customdata=index, zmin=lo, zmax=hi, colorscale="RdBu_r", showscale=False,
                              xgap=1, ygap=1, name="output", **labels,
-                             hovertemplate="value %{z:.6g}, index %{customdata}<extra></extra>"), 1, 2)
-    fig.add_trace(heatmap(rebuilt, zmin=lo, zmax=hi, name="unpooled"), 1, 3)
-    fig.add_trace(outline_trace(winners, color=ACCENT, name="kept"), 1, 1)
-    fig.add_trace(outline_trace(winners, color=ACCENT, name="put back"), 1, 3)
-    for col, shape in zip((1, 2, 3), (x.shape, out.shape, rebuilt.shape)):
-        grid_axes(fig, 1, col, *shape)
-    _flatten_1d(fig, trace.dims, 3)
+                             hovertemplate="value %{z:.6g}, index %{customdata}<extra></extra>"), *at[1])
+    fig.add_trace(heatmap(rebuilt, zmin=lo, zmax=hi, name="unpooled"), *at[2])
+    fig.add_trace(outline_trace(winners, color=ACCENT, name="kept"), *at[0])
+    fig.add_trace(outline_trace(winners, color=ACCENT, name="put back"), *at[2])
+    for (row, col), shape in zip(at, (x.shape, out.shape, rebuilt.shape)):
+        grid_axes(fig, row, col, *shape)
+        if trace.dims == 1:
+            fig.update_yaxes(showticklabels=False, row=row, col=col)
     title = None if marked else f"{out.size} maxima: too many to mark; hover a cell for its value and index"
-    return finish(fig, height=260 if trace.dims == 1 else 420, title=title)
+    return finish(fig, height=360 if trace.dims == 1 else 420, title=title)
 
 
 def upsample_figure(trace, n=0, c=0, pos=None, max_frames=MAX_FRAMES):
@@ -223,7 +229,8 @@ def upsample_figure(trace, n=0, c=0, pos=None, max_frames=MAX_FRAMES):
     fig.add_trace(go.Scatter(x=[], y=[], mode="text", textfont=dict(size=13, color=DARK_INK), hoverinfo="skip"),
                   1, 1)
     fig.add_trace(go.Scatter(x=[], y=[], mode="markers", hoverinfo="skip",
-                             marker=dict(symbol="x", size=14, color=ACCENT, line=dict(width=2))), 1, 1)
+                             marker=dict(symbol="x" if trace.dims == 2 else "triangle-down", size=14, color=ACCENT,
+                                         line=dict(width=2))), 1, 1)
     fig.add_trace(outline_trace([], color=ACCENT), 1, 2)
     ids = list(range(2, 6))  # neighbours, weights, source point, output cell
     grid_axes(fig, 1, 1, *x.shape)
@@ -238,10 +245,13 @@ def upsample_figure(trace, n=0, c=0, pos=None, max_frames=MAX_FRAMES):
         s = trace.sources(n, c, *_own((i, j), trace.dims))
         # a clamped border tap can read the same cell twice: one weight per cell, the taps added up
         weights = {_lift(nb.input_index[1:], trace.dims): nb.weight for nb in s.per_cell()}
-        row, col = (s.coord if trace.dims == 2 else (0.0, s.coord[0]))
+        # the source point, drawn on the input (a 1D signal: a pointer on the row's top edge, off the numbers)
+        row, col = (s.coord if trace.dims == 2 else (POINTER_ROW, s.coord[0]))
         frames.append(dict(name=str(k), traces=ids, layout=dict(title=dict(text=sources_equation(s))), data=[
             outline_dict(list(weights)),
-            dict(type="scatter", x=[q for _, q in weights], y=[r + 0.3 for r, _ in weights], mode="text",
+            # each weight sits below its cell's value, or above it when the source point is in the lower half
+            dict(type="scatter", x=[q for _, q in weights], y=[r + (-0.3 if row > r else 0.3) for r, _ in weights],
+                 mode="text",
                  text=[f"×{v:.3g}" for v in weights.values()],
                  textfont=dict(size=13, color=[_ink(x[cell], hi) for cell in weights])),
             dict(type="scatter", x=[col], y=[row], mode="markers"),
@@ -285,7 +295,7 @@ def align_corners_figure(off, on, n=0, c=0):
     fig = make_subplots(rows=2, cols=2, specs=[[{"colspan": 2}, None], [{}, {}]], row_heights=[0.35, 0.65],
                         vertical_spacing=0.16, subplot_titles=(
                             f"where the {a_on.out} output pixels (green, numbered) sample the {a_on.size} input "
-                            "pixels (grey bars)",
+                            "pixels (grey bars, centred at 0, 1, …)",
                             "align_corners=False", "align_corners=True"))
     for level, a in ((1, a_off), (0, a_on)):
         pixels = [v for k in range(a.size) for v in (k - 0.45, k + 0.45, None)]  # each input pixel's extent
@@ -297,8 +307,7 @@ def align_corners_figure(off, on, n=0, c=0):
                                  hovertemplate="output %{text} samples input %{x:.4g}<extra></extra>"), 1, 1)
     fig.update_yaxes(tickvals=[0, 1], ticktext=["align_corners=True", "align_corners=False"], range=[-0.6, 1.8],
                      row=1, col=1)
-    fig.update_xaxes(dtick=1, row=1, col=1, title_text="input coordinate along the width (pixel centres at 0, 1, …)",
-                     title_font_size=12)
+    fig.update_xaxes(dtick=1, row=1, col=1)
     planes = [_plane(t.output, t.dims, n, c) for t in (off, on)]
     lo, hi = symmetric_range(*planes)
     for col, plane in enumerate(planes, 1):

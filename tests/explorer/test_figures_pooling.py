@@ -167,7 +167,8 @@ def test_upsample_figure_on_1d_marks_the_source_on_one_row():
     t = trace_upsample(nn.Upsample(scale_factor=2, mode="linear", align_corners=True), torch.zeros(1, 1, 3))
     fig = figures.upsample_figure(t, pos=(3,))
     point = fig.data[4]
-    assert point.y == (0.0,) and abs(point.x[0] - 1.2) < 1e-6
+    assert point.y == (figures.POINTER_ROW,) and abs(point.x[0] - 1.2) < 1e-6
+    assert point.marker.symbol == "triangle-down"
     assert _cells(fig.data[2]) == {(0, 1), (0, 2)}
 
 
