@@ -342,7 +342,9 @@ def _recompute(module, kind, seq, h0, c0):
             c = None if c0 is None else c0[layer, d]
             dirs.append(_run_direction(kind, module, layer_in, w, h0[layer, d], c, reverse=d == 1))
         layers.append(dirs)
-        layer_in = torch.cat([r[1] for r in dirs], dim=-1)                   # (T, B, D*H_out)
+        layer_in = torch.cat([r[1] for r in dirs], dim=-1) if D > 1 else dirs[0][1]  # (T, B, D*H_out)
+    if L == D == 1:                                                          # nothing to stack: views, no copy
+        return tuple(None if r is None else r[None, None] for r in layers[0][0])
     stack = lambda i: torch.stack([torch.stack([r[i] for r in dirs]) for dirs in layers])  # noqa: E731
     return stack(0), stack(1), (stack(2) if kind == "LSTM" else None), stack(3)
 
@@ -395,30 +397,42 @@ def _rnn(xp, h0, w, nonlinearity):
 
 
 def _lstm(xp, h0, c0, w):
-    """xp: (T, B, 4H); h0: (B, P); c0: (B, H). Returns hidden (T, B, P), cell (T, B, H), gates (T, B, 4H)."""
+    """xp: (T, B, 4H); h0: (B, P); c0: (B, H). Returns hidden (T, B, P), cell (T, B, H), gates (T, B, 4H).
+
+    σ(a) = (1 + tanh(a/2)) / 2, so one tanh serves all four gates: the rows of i, f and o are
+    halved once, before the loop (exact: a power of two), and each step only rescales them back.
+    """
     T, B, G = xp.shape
     H, P = G // 4, h0.shape[-1]
-    pre = (xp + w["bias_hh"]).numpy()                                       # (T, B, 4H)
-    gates = np.empty_like(pre)                                              # (T, B, 4H): i | f | g | o
-    i, f, g, o = np.split(gates, 4, axis=-1)                                # views, each (T, B, H)
-    cell, hidden = np.empty((T + 1, B, H), pre.dtype), np.empty((T + 1, B, P), pre.dtype)
+    half = xp.new_full((G,), 0.5)
+    half[2 * H:3 * H] = 1.0                                                 # (4H,) 1/2 for i, f, o; 1 for g
+    gates = ((xp + w["bias_hh"]) * half).numpy()                            # (T, B, 4H): i | f | g | o, halved
+    w_hh = (w["weight_hh"] * half[:, None]).numpy()                         # (4H, P) rows halved likewise
+    shift = (1.0 - half).numpy()
+    shift[2 * H:3 * H] = 0.0                                                # σ = tanh / 2 + 1/2; g = tanh
+    half = half.numpy()
+    cell, hidden = np.empty((T + 1, B, H), gates.dtype), np.empty((T + 1, B, P), gates.dtype)
     cell[0], hidden[0] = c0.numpy(), h0.numpy()                             # [0] = initial state
-    w_hh_t = w["weight_hh"].numpy().T                                       # (P, 4H)
     w_hr_t = None if w["weight_hr"] is None else w["weight_hr"].numpy().T   # (H, P)
-    g_t, tmp = np.empty((B, H), pre.dtype), np.empty((B, H), pre.dtype)
+    tmp, hp = np.empty((B, H), gates.dtype), np.empty((B, G), gates.dtype)
+    i, f, g, o = np.split(gates, 4, axis=-1)                                # views, each (T, B, H)
+    h_in = hidden[:, 0] if B == 1 else None                                 # (T+1, P) rows for np.dot
     for t in range(T):
-        a = np.matmul(hidden[t], w_hh_t, out=gates[t])                      # (B, 4H)
-        a += pre[t]                                                         # pre-activations
-        np.tanh(g[t], out=g_t)
-        _sigmoid_(a)                                                        # i, f, o (g is overwritten)
-        g[t] = g_t
+        a = gates[t]                                                        # (B, 4H)
+        if B == 1:
+            np.dot(w_hh, h_in[t], out=hp[0])                                # W_hh h, one matrix-vector product
+        else:
+            np.matmul(hidden[t], w_hh.T, out=hp)
+        a += hp
+        np.tanh(a, out=a)
+        a *= half
+        a += shift                                                          # i, f, o = σ(…); g = tanh(…)
         c = np.multiply(f[t], cell[t], out=cell[t + 1])
         c += np.multiply(i[t], g[t], out=tmp)                               # c = f * c + i * g
-        h_full = np.multiply(o[t], np.tanh(c, out=tmp), out=tmp)            # o * tanh(c)
         if w_hr_t is None:
-            hidden[t + 1] = h_full
+            np.multiply(o[t], np.tanh(c, out=tmp), out=hidden[t + 1])       # h = o * tanh(c)
         else:
-            np.matmul(h_full, w_hr_t, out=hidden[t + 1])                    # W_hr (o * tanh(c))
+            np.matmul(np.multiply(o[t], np.tanh(c, out=tmp), out=tmp), w_hr_t, out=hidden[t + 1])
     return torch.from_numpy(hidden[1:]), torch.from_numpy(cell[1:]), torch.from_numpy(gates)
 
 

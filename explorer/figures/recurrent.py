@@ -14,9 +14,10 @@ from .theme import (ACCENT, DIVERGING, HIGHLIGHT, SEQUENTIAL, add_player, as_num
                     heatmap)
 
 MAX_FRAMES = 120
-MAX_UNITS = 48          # heatmap rows; more units are evenly subsampled
-MAX_COLUMNS = 240       # heatmap columns (time steps); longer sequences are evenly subsampled
+MAX_UNITS = 24          # heatmap rows; more units are evenly subsampled
+MAX_COLUMNS = 160       # heatmap columns (time steps); longer sequences are evenly subsampled
 MAX_LINES = 8           # units drawn as lines
+MAX_POINTS = 600        # points per line; longer sequences are evenly subsampled
 SMALL_VECTOR = 4        # the cell diagram prints whole vectors up to this size, else chosen units
 SQUASH = {"cell": "tanh", "new": "tanh"}  # every other gate is a sigmoid
 LINE_COLORS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#17becf")
@@ -43,56 +44,119 @@ def _step_labels(labels, steps):
     return [str(labels[s]) if labels is not None else str(s) for s in steps]
 
 
-def _column_outline(k, rows):
-    """A rectangle around column k of a heatmap with `rows` rows, as a plain scatter dict."""
-    return dict(type="scatter", x=[k - 0.5, k + 0.5, k + 0.5, k - 0.5, k - 0.5],
-                y=[-0.5, -0.5, rows - 0.5, rows - 0.5, -0.5], mode="lines",
+def _edges(centres):
+    """The cell edges plotly gives a heatmap whose cells sit at `centres`: midpoints between
+    neighbours, and half a gap beyond the first and last."""
+    c = np.asarray(centres, dtype=float)
+    if len(c) == 1:
+        return np.array([c[0] - 0.5, c[0] + 0.5])
+    mid = (c[1:] + c[:-1]) / 2
+    return np.concatenate([[c[0] - (c[1] - c[0]) / 2], mid, [c[-1] + (c[-1] - c[-2]) / 2]])
+
+
+def _column_outline(k, x_edges, y_edges):
+    """A rectangle around column k of a heatmap, as a plain scatter dict."""
+    x0, x1, y0, y1 = float(x_edges[k]), float(x_edges[k + 1]), float(y_edges[0]), float(y_edges[-1])
+    return dict(type="scatter", x=[x0, x1, x1, x0, x0], y=[y0, y0, y1, y1, y0], mode="lines",
                 line=dict(color=HIGHLIGHT, width=3), hoverinfo="skip", showlegend=False)
 
 
+def drawn_note(trace):
+    """A sentence saying what the figures leave out for a long sequence or a wide layer, or None."""
+    T, U = trace.seq_len, trace.hidden_size
+    parts = []
+    if T > MAX_COLUMNS:
+        parts.append(f"the heatmaps draw {MAX_COLUMNS} of the {T} steps, evenly spaced, and the lines "
+                     f"{min(T, MAX_POINTS)}")
+    if T > MAX_FRAMES:
+        parts.append(f"the players visit {MAX_FRAMES} of the {T} steps (the math panel reaches every step)")
+    if U > MAX_UNITS:
+        parts.append(f"the heatmaps show {len(evenly_spaced(U, MAX_UNITS))} of the {U} units")
+    if not parts:
+        return None
+    return "To keep the page quick, " + "; ".join(parts) + "."
+
+
 def gate_heatmaps(trace, layer=0, direction=0, b=0, *, t=0, labels=None, max_units=MAX_UNITS,
-                  max_frames=MAX_FRAMES):
-    """One heatmap per gate, units down and time across; the player outlines step t in every one.
+                  max_frames=MAX_FRAMES, player=True, title=None, compact=False, features=None):
+    """The input x_t and one heatmap per gate, rows = features or units, time across; the player
+    outlines step t in every one.
 
     Sigmoid gates use 0..1 colours (0 closed, 1 open), tanh ones -1..1. An RNN has no gates: its
     hidden state h_t is drawn instead. `labels` names the steps (e.g. the words of a sentence).
+    Without `player` the figure is static; `compact` uses short titles (for half-width figures);
+    `features` names the input features (e.g. the words of a one-hot vocabulary).
     """
     trace._check(layer, direction, t, b)
     names = trace.gate_names or ("hidden",)
-    lanes = {n: _lane(trace.gates[n] if trace.gate_names else trace.hidden, layer, direction, b) for n in names}
-    T, U = lanes[names[0]].shape
-    units, columns = evenly_spaced(U, max_units), evenly_spaced(T, MAX_COLUMNS)
-    fig = make_subplots(rows=len(names), cols=1, shared_xaxes=True, vertical_spacing=0.06,
-                        subplot_titles=[_gate_title(trace, n) for n in names])
+    lanes = {"x": as_numpy(trace.layer_input(layer)[:, b])}                 # (T, F) what this layer reads
+    lanes.update({n: _lane(trace.gates[n] if trace.gate_names else trace.hidden, layer, direction, b)
+                  for n in names})
+    T = lanes["x"].shape[0]
+    columns = evenly_spaced(T, MAX_COLUMNS)
+    rows = {n: evenly_spaced(v.shape[1], max_units) for n, v in lanes.items()}
+    heights = [max(3, len(r)) for r in rows.values()]
+    fig = make_subplots(rows=len(lanes), cols=1, shared_xaxes=True, vertical_spacing=0.1 / len(lanes) + 0.03,
+                        row_heights=[h / sum(heights) for h in heights],
+                        subplot_titles=[_gate_title(trace, n, layer, compact) for n in lanes])
     ticks = _step_labels(labels, columns)
-    for r, n in enumerate(names, 1):
-        z = lanes[n][np.ix_(columns, units)].T                              # (units, columns)
+    x_edges = _edges(columns)
+    every_x = max(1, len(columns) // (8 if compact else 16))
+    for r, n in enumerate(lanes, 1):
+        picked = rows[n]
+        z = lanes[n][np.ix_(columns, picked)].T                              # (rows, columns)
         lo, hi, scale = _gate_range(trace, n, z)
-        fig.add_trace(heatmap(z, zmin=lo, zmax=hi, colorscale=scale, name=n, text=z.size <= 200, hover=n), r, 1)
-        every = max(1, len(units) // 12)
+        what = "feature" if n == "x" else "unit"
+        text = z.size <= 200 and not compact
+        # cells sit at their real step and unit, so hover and ticks need no lookup table
+        hm = heatmap(z, zmin=lo, zmax=hi, colorscale=scale, name=n, text=text, hover=n,
+                     x=columns, y=picked)
+        if text:
+            hm.update(texttemplate="%{z:.2f}")                               # fits a cell at any sign
+        hm.update(hovertemplate=f"{_short(n)}, {what} %{{y}}, t = %{{x}}: %{{z:.4f}}<extra></extra>")
+        fig.add_trace(hm, r, 1)
+        every = max(1, len(picked) // (6 if compact else 12))
+        prefix = "x" if n == "x" else ("" if compact else "unit ")
+        names_of = (lambda u: str(features[u])) if (n == "x" and features is not None) else (lambda u: f"{prefix}{u}")
         fig.update_yaxes(autorange="reversed", showgrid=False, zeroline=False, tickmode="array",
-                         tickvals=list(range(0, len(units), every)), ticktext=[f"unit {u}" for u in units[::every]],
-                         row=r, col=1)
-        every = max(1, len(columns) // 16)
-        fig.update_xaxes(showgrid=False, zeroline=False, tickmode="array",
-                         tickvals=list(range(0, len(columns), every)), ticktext=ticks[::every], row=r, col=1)
-    fig.update_xaxes(title_text="time step t", row=len(names), col=1)
+                         tickvals=picked[::every], ticktext=[names_of(u) for u in picked[::every]], row=r, col=1)
+        fig.update_xaxes(showgrid=False, zeroline=False, tickmode="array", tickvals=columns[::every_x],
+                         ticktext=ticks[::every_x], row=r, col=1)
+    per_row = 34 if compact else 40
+    height = 70 + sum(max(90, 16 * h) for h in heights) + per_row * len(lanes)
+    if not player:
+        fig.update_xaxes(title_text="time step t", row=len(lanes), col=1)
+        return finish(fig, height=height, title=title)
     keep, start = _frame_steps(trace, columns, t, max_frames)
+    y_edges = {n: _edges(picked) for n, picked in rows.items()}
     outlines = []
-    for r in range(1, len(names) + 1):
-        fig.add_trace(go.Scatter(**{k: v for k, v in _column_outline(columns.index(keep[start]), len(units)).items()
-                                    if k != "type"}), r, 1)
+    for r, n in enumerate(rows, 1):
+        box = _column_outline(columns.index(keep[start]), x_edges, y_edges[n])
+        fig.add_trace(go.Scatter(**{k: v for k, v in box.items() if k != "type"}), r, 1)
         outlines.append(len(fig.data) - 1)
-    frames = [dict(name=str(s), traces=outlines, data=[_column_outline(columns.index(s), len(units))] * len(names))
-              for s in keep]
-    finish(fig, height=120 + len(names) * max(140, 14 * len(units)))
-    return _start_at(add_player(fig, frames, _step_labels(labels, keep), prefix="t = "), start)
+    finish(fig, height=height + 90, title=title)
+    moved = lambda box: dict(type="scatter", x=box["x"], y=box["y"])      # noqa: E731  frames carry what changes
+    frames = [dict(name=str(s), traces=outlines,
+                   data=[moved(_column_outline(columns.index(s), x_edges, y_edges[n])) for n in rows]) for s in keep]
+    return _start_at(add_player(fig, frames, _step_labels(labels, keep), prefix="time step t = "), start)
 
 
-def _gate_title(trace, name):
+def _short(name):
+    return {"x": "input x", "hidden": "h"}.get(name, f"{name} gate {GATE_SYMBOLS.get(name, '')}")
+
+
+def _gate_title(trace, name, layer=0, compact=False):
+    if name == "x":
+        if compact:
+            return "input x_t"
+        return "input x_t" if layer == 0 else f"input of layer {layer}: the outputs h_t of layer {layer - 1}"
     if name == "hidden":
+        if compact:
+            return "hidden state h_t"
         return f"hidden state h_t = {trace.nonlinearity}(W_ih x_t + b_ih + W_hh h_(t-1) + b_hh)"
     squash = SQUASH.get(name, "σ")
+    if compact:
+        return f"{name} gate {GATE_SYMBOLS[name]}"
     meaning = {"input": "how much new content to write", "forget": "how much of c_(t-1) to keep",
                "cell": "the candidate content", "output": "how much of tanh(c_t) to show",
                "reset": "how much of h_(t-1) the candidate sees", "update": "how much of h_(t-1) to keep",
@@ -101,6 +165,9 @@ def _gate_title(trace, name):
 
 
 def _gate_range(trace, name, z):
+    if name == "x":
+        m = max(float(np.max(np.abs(z))), 1e-9)
+        return -m, m, DIVERGING
     if name == "hidden" and trace.nonlinearity == "relu":
         return 0.0, max(float(np.max(z)), 1e-9), SEQUENTIAL
     if name in SQUASH or name == "hidden":
@@ -118,25 +185,32 @@ def state_lines(trace, layer=0, direction=0, b=0, *, t=0, units=None, labels=Non
                         subplot_titles=[s[0] for s in series])
     T = series[0][1].shape[0]
     steps = np.arange(T)
+    drawn = evenly_spaced(T, MAX_POINTS)
     markers = []
-    for r, (title, values) in enumerate(series, 1):
-        shown = _pick_units(units, values.shape[1])
-        for k, u in enumerate(shown):
-            fig.add_trace(go.Scatter(x=steps, y=values[:, u], mode="lines", name=f"unit {u}",
-                                     line=dict(color=LINE_COLORS[k % len(LINE_COLORS)], width=2),
+    _pick_units(units, trace.hidden_size)
+    # a projected LSTM's h_t has proj_size units: the chosen ones that exist, else a spread
+    rows = [_pick_units(None if units is None else ([u for u in units if u < v.shape[1]] or None), v.shape[1])
+            for _, v in series]
+    every = sorted(set().union(*rows))
+    for r, ((title, values), shown) in enumerate(zip(series, rows), 1):
+        for u in shown:
+            fig.add_trace(go.Scatter(x=steps[drawn], y=values[drawn, u], mode="lines", name=f"unit {u}",
+                                     legendgroup=f"unit {u}", showlegend=r == 1 or u not in rows[0],
+                                     line=dict(color=LINE_COLORS[every.index(u) % len(LINE_COLORS)], width=2),
                                      hovertemplate=f"unit {u}, t=%{{x}}: %{{y:.4g}}<extra></extra>"), r, 1)
         fig.add_trace(go.Scatter(x=[t] * len(shown), y=values[t, shown], mode="markers",
                                  marker=dict(size=11, color=HIGHLIGHT, line=dict(color="black", width=1)),
                                  hoverinfo="skip", showlegend=False), r, 1)
         markers.append((len(fig.data) - 1, values[:, shown]))
         fig.update_yaxes(zeroline=True, row=r, col=1)
-    fig.update_xaxes(title_text="time step t", row=len(series), col=1)
+        if labels is not None:
+            fig.update_xaxes(tickmode="array", tickvals=list(range(T)), ticktext=list(labels), row=r, col=1)
     keep, start = _frame_steps(trace, list(range(T)), t, max_frames)
     frames = [dict(name=str(s), traces=[m[0] for m in markers],
                    data=[dict(type="scatter", x=[s] * m[1].shape[1], y=m[1][s]) for m in markers]) for s in keep]
     finish(fig, height=160 + 220 * len(series))
     fig.update_layout(showlegend=True)
-    return _start_at(add_player(fig, frames, _step_labels(labels, keep), prefix="t = "), start)
+    return _start_at(add_player(fig, frames, _step_labels(labels, keep), prefix="time step t = "), start)
 
 
 def _pick_units(units, n, cap=MAX_LINES):
@@ -148,18 +222,20 @@ def _pick_units(units, n, cap=MAX_LINES):
     return list(units)
 
 
-def gru_interpolation(trace, layer=0, direction=0, b=0, *, unit=0):
+def gru_interpolation(trace, layer=0, direction=0, b=0, *, unit=0, t=None, labels=None):
     """h_t = (1 - z_t)·n_t + z_t·h_(t-1) for one unit: h_t sits on the segment from n_t to h_(t-1),
-    z_t of the way towards the old state. Below, z_t itself."""
+    z_t of the way towards the old state. Below, z_t itself. Step t (if given) is shaded; long
+    sequences draw MAX_COLUMNS evenly spaced steps."""
     if trace.kind != "GRU":
         raise ExplorerError(f"The interpolation view is for a GRU; this layer is an {trace.kind}.")
-    trace._check(layer, direction, 0, b)
+    trace._check(layer, direction, 0 if t is None else t, b)
     _pick_units([unit], trace.hidden_size)
-    h = _lane(trace.hidden, layer, direction, b)[:, unit]
-    h_prev = as_numpy(trace.previous_hidden(layer, direction)[:, b, unit])
-    n = _lane(trace.gates["new"], layer, direction, b)[:, unit]
-    z = _lane(trace.gates["update"], layer, direction, b)[:, unit]
-    steps = np.arange(len(h))
+    drawn = evenly_spaced(trace.seq_len, MAX_COLUMNS)
+    h = _lane(trace.hidden, layer, direction, b)[drawn, unit]
+    h_prev = as_numpy(trace.previous_hidden(layer, direction)[:, b, unit])[drawn]
+    n = _lane(trace.gates["new"], layer, direction, b)[drawn, unit]
+    z = _lane(trace.gates["update"], layer, direction, b)[drawn, unit]
+    steps = np.asarray(drawn)
     fig = make_subplots(rows=2, cols=1, shared_xaxes=True, row_heights=[0.7, 0.3], vertical_spacing=0.08,
                         subplot_titles=(f"unit {unit}: h_t lies between the candidate n_t and the old state h_(t-1)",
                                         "update gate z_t (1 keeps the old state, 0 takes the candidate)"))
@@ -179,7 +255,11 @@ def gru_interpolation(trace, layer=0, direction=0, b=0, *, unit=0):
                          hovertemplate="z at t=%{x}: %{y:.4f}<extra></extra>"), 2, 1)
     fig.update_yaxes(range=[0, 1], row=2, col=1)
     fig.update_xaxes(title_text="time step t", row=2, col=1)
-    finish(fig, height=520, title="GRU: h_t = (1 − z_t)·n_t + z_t·h_(t−1)")
+    if labels is not None:
+        fig.update_xaxes(tickmode="array", tickvals=list(steps), ticktext=[str(labels[s]) for s in steps])
+    if t is not None:
+        fig.add_vrect(x0=t - 0.45, x1=t + 0.45, fillcolor=HIGHLIGHT, opacity=0.25, line_width=0)
+    finish(fig, height=520)
     return fig.update_layout(showlegend=True)
 
 
@@ -256,7 +336,7 @@ _BUS_Y = 1.6  # LSTM and GRU: h_(t−1) and x_t join on this line, which feeds e
 _GATE_OF = {symbol: name for name, symbol in GATE_SYMBOLS.items()}   # box key -> gate name
 
 
-def cell_diagram(trace, layer=0, direction=0, b=0, *, t=0, units=None, max_frames=MAX_FRAMES):
+def cell_diagram(trace, layer=0, direction=0, b=0, *, t=0, units=None, labels=None, max_frames=MAX_FRAMES):
     """The cell unrolled at step t: each box is one quantity of the update, with its numbers.
 
     Up to 4 units the boxes hold whole vectors; above that, the chosen `units` (default: 4 spread
@@ -299,7 +379,7 @@ def cell_diagram(trace, layer=0, direction=0, b=0, *, t=0, units=None, max_frame
     which = f"units {', '.join(map(str, shown))} of {H}" if H > SMALL_VECTOR else f"all {H} units"
     finish(fig, height=640, title=f"{trace.kind} cell, layer {layer}, {'backward' if direction else 'forward'}"
                                   f" direction: {which}")
-    return _start_at(add_player(fig, frames, [str(s) for s in keep], prefix="t = "), start)
+    return _start_at(add_player(fig, frames, _step_labels(labels, keep), prefix="time step t = "), start)
 
 
 def _node_title(trace, key, title):
@@ -348,9 +428,13 @@ def _cell_texts(step, trace, keys, shown):
     texts, hovers = [], []
     for k in keys:
         vec = as_numpy(values[k])
-        idx = shown if len(vec) == H else evenly_spaced(len(vec), SMALL_VECTOR)
+        if k == "x":          # the features that matter most at this step (the 1 of a one-hot word)
+            idx = sorted(np.argsort(-np.abs(vec), kind="stable")[:SMALL_VECTOR].tolist())
+        else:                 # a projected LSTM's h has proj_size units, not H
+            idx = shown if len(vec) == H else evenly_spaced(len(vec), SMALL_VECTOR)
         label = len(vec) > SMALL_VECTOR
-        texts.append("<br>".join((f"u{u}: " if label else "") + f"{vec[u]:.3g}" for u in idx))
+        prefix = "x" if k == "x" else "u"
+        texts.append("<br>".join((f"{prefix}{u}: " if label else "") + f"{vec[u]:.3g}" for u in idx))
         hovers.append(_hover(step, trace.kind, k, vec, idx))
     return texts, hovers
 
@@ -367,3 +451,21 @@ def _hover(step, kind, key, vec, idx):
             parts = [f"u{u}: {fn}({a[u]:.3g} + {h[u]:.3g}) = {vec[u]:.4g}" for u in idx]
         return f"{name} gate: {SQUASH.get(name, 'σ')}(input part + hidden part)<br>" + "<br>".join(parts)
     return "<br>".join(f"[{u}] = {vec[u]:.6g}" for u in idx)
+
+
+def preview():
+    """Home-page card: the four gates of a seeded LSTM(1, 4) reading a step from 0 to 1, one band per
+    gate (units down, time across), with a white line between gates."""
+    from ..examples.recurrent import input_preset, make_recurrent
+    from ..recurrent import trace_recurrent
+    trace = trace_recurrent(make_recurrent("LSTM", 1, 4, seed=3), input_preset("step").x)
+    bands = []
+    for name in trace.gate_names:
+        z = _lane(trace.gates[name], 0, 0, 0).T                              # (4 units, T)
+        bands += [z if name != "cell" else (z + 1) / 2, np.full((1, z.shape[1]), np.nan)]  # tanh -> 0..1
+    z = np.vstack(bands[:-1])
+    fig = go.Figure(heatmap(z, zmin=float(np.nanmin(z)), zmax=float(np.nanmax(z)), colorscale=SEQUENTIAL, text=False,
+                            xgap=0, ygap=0))
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(visible=False, autorange="reversed")
+    return finish(fig, height=150).update_layout(margin=dict(l=0, r=0, t=0, b=0))
