@@ -1,160 +1,246 @@
 """A real trained CNN reading handwritten digits: every feature map, and the math behind any cell."""
 import pandas as pd
 import streamlit as st
+import torch
 
 from explorer import digits
 from explorer.examples.images import load_image
-from explorer.figures import digits as figures
 from explorer.figures import conv as conv_figures
-from explorer.snippets import module_snippet, tensor_literal
+from explorer.figures import digits as figures
+from explorer.figures import pooling as pool_figures
 from ui import classroom, panels
-from ui.state import BIND, clamp, key
+from ui.state import BIND, clamp, keep_option, key
 
 PAGE = "digits"
-STAGES = ("conv1", "pool1", "conv2", "pool2")
+SIZE_LABELS = {"8×8": 8, "16×16": 16}
+EVERY, WRONG = "every test image", "only the ones it reads wrong"
 
 panels.header("A CNN that reads digits", "Toy layers teach the mechanics; here the same layers have **learned**. "
-              "A small network of real `torch.nn` modules, trained on the 8×8 handwritten digits that ship "
-              "with scikit-learn, turns an image into ten class probabilities. Pick any cell of any feature "
+              "A small network of real `torch.nn` modules, trained here on the 8×8 handwritten digits that ship "
+              "with scikit-learn, turns an image into ten class probabilities. Click any cell of any feature "
               "map to see the exact window and weights that produced it.")
 classroom.tour(PAGE, [
-    "Look at the first row of feature maps: each conv1 channel lights up on a different kind of stroke "
-    "(compare with its learned filter at the bottom of the page).",
-    "Move **Test image** through a few digits and watch the class probabilities: the tallest bar is the "
-    "network's answer.",
-    "Choose stage **conv2**, a channel and a cell: the math panel lists all 72 products (8 input channels × "
-    "3×3 taps) that add up to that value before the ReLU.",
-    "Choose stage **pool1**: the value is just the largest of four cells of the ReLU output.",
-    "Compare the filters **before** and **after** training: training turned random noise into stroke "
-    "detectors.",
+    "Read the network left to right: the digit, the 8 feature maps of conv1 after ReLU, pooled, the 16 of "
+    "conv2, pooled again, and the ten class probabilities. The tallest bar is the network's answer.",
+    "Move **Test image** through a few digits. Which conv1 channels light up for a 0 and stay dark for a 1? "
+    "Compare them with the learned filters further down.",
+    "**Click a cell** of a conv2 map: its 3×3 window lights up on all 8 pooled maps it reads, and the math "
+    "panel lists its 72 products (8 channels × 9 weights) plus the bias, then the ReLU.",
+    "Click a cell of a pooled map: its value is just the largest of the four cells outlined in the map "
+    "before it. Turn on **Predict before you look** and say which one wins before checking.",
+    "Choose **only the ones it reads wrong**: look at the probabilities. Is the network unsure, or "
+    "confidently wrong? The confusion matrix shows which digits it mixes up.",
 ])
+status = st.empty()  # the training progress bar, above the controls so it shows in presentation mode too
 
 
 @st.cache_resource(show_spinner=False, max_entries=4 * (digits.EPOCHS + 1))
-def after_epochs(size, seed, epochs):
+def after_epochs(config, epochs):
     """The network after `epochs` epochs, trained once per server and read-only afterwards.
 
-    Cached epoch by epoch so that the page can show a progress bar between the calls."""
+    Cached epoch by epoch so that the page can move a progress bar between the calls."""
     if epochs == 0:
-        return digits.start(size, seed)
-    return digits.train_epoch(after_epochs(size, seed, epochs - 1))
+        return digits.start(config)
+    return digits.train_epoch(after_epochs(config, epochs - 1))
+
+
+def trained_network(config):
+    """The trained network; the first time for this configuration, a progress bar moves epoch by epoch."""
+    for epoch in range(config.epochs + 1):
+        trained = after_epochs(config, epoch)
+        if trained.losses:
+            status.progress(epoch / config.epochs, text=f"Training the CNN: epoch {epoch} of {config.epochs}, "
+                                                        f"loss {trained.losses[-1]:.3f}")
+    status.empty()
+    return trained
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)
-def dataset(size, seed):
-    return digits.load_data(size, seed=seed)
+def evaluation(config):
+    """Predicted classes of every test image, and the confusion matrix; read-only."""
+    model = after_epochs(config, config.epochs).model
+    data_ = digits.load_data(config.size)
+    return digits.predicted_classes(model, data_.test_x), digits.confusion(model, data_)
 
 
-with st.expander("Network and image", expanded=not classroom.presenting()):
-    c1, c2, c3 = st.columns(3)
-    size = c1.radio("Image size", digits.SIZES, format_func=lambda s: f"{s}×{s}", key=key(PAGE, "size"),
-                    bind=BIND, horizontal=True, help="16×16 repeats every pixel of the 8×8 originals 2×2.")
+def model_of(config):
+    return after_epochs(config, config.epochs).model
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def stage_view(config, image, stage):
+    return digits.stage_trace(model_of(config), torch.from_numpy(image), stage)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def stepper_figure(config, image, stage, channel, c_in):
+    """The Convolution or Pooling page's own stepper over every position of this stage and channel."""
+    trace = stage_view(config, image, stage)
+    positions = trace.output.shape[2] * trace.output.shape[3]
+    if stage.startswith("conv"):
+        return conv_figures.stepper(trace, 0, channel, c_in, max_frames=positions)
+    return pool_figures.pool_stepper(trace, 0, channel, max_frames=positions)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def network_figure(config, image, selected, window):
+    model = model_of(config)
+    x = torch.from_numpy(image)
+    return figures.network(digits.activations(model, x), digits.predict(model, x), selected, window)
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def training_figures(config):
+    trained = after_epochs(config, config.epochs)
+    return figures.filters(trained), figures.losses(trained), figures.confusion(evaluation(config)[1])
+
+
+# -- controls: the network and the digit ---------------------------------------------------------
+seed = int(st.session_state.get("seed", 0))
+with st.expander("Network and digit", expanded=not classroom.presenting()):
+    c1, c2, c3 = st.columns([1, 1, 2])
+    size_label = c1.radio("Image size", tuple(SIZE_LABELS), key=key(PAGE, "size"), bind=BIND, horizontal=True,
+                          help="16×16 repeats every pixel of the 8×8 originals 2×2; the network is trained anew.")
+    config = digits.TrainConfig(size=SIZE_LABELS[size_label], seed=seed)
+    data = digits.load_data(config.size)
+    trained = trained_network(config)
+    predicted, counts = evaluation(config)
     source = c2.radio("Digit", ("test image", "upload"), key=key(PAGE, "src"), bind=BIND, horizontal=True,
-                      help="Test images were held out from training.")
-    seed = int(st.session_state.get("seed", 0))
-    data = dataset(size, seed)
+                      help="Test images were held out: the network never trained on them.")
+    label = None
     with c3:
         if source == "test image":
-            index = st.slider("Test image", 0, len(data.test_y) - 1, 0, key=key(PAGE, "idx"), bind=BIND)
-            image, label = data.test_x[index, 0], int(data.test_y[index])
+            which = st.radio("Show", (EVERY, WRONG), key=key(PAGE, "which"), bind=BIND, horizontal=True)
+            wrong = [int(i) for i in (predicted != data.test_y).nonzero().flatten()]
+            if which == WRONG and wrong:
+                options = [f"#{i}: a {int(data.test_y[i])} read as {int(predicted[i])}" for i in wrong]
+                keep_option(key(PAGE, "wrong"), options)
+                choice = st.selectbox(f"Misread test image ({len(wrong)} of {len(data.test_y)})", options,
+                                      key=key(PAGE, "wrong"), bind=BIND)
+                index = wrong[options.index(choice)]
+            else:
+                if which == WRONG:
+                    st.info("This network reads every test image right.")
+                index = st.slider("Test image", 0, len(data.test_y) - 1, 0, key=key(PAGE, "idx"), bind=BIND)
+            image, label = data.test_x[index], int(data.test_y[index])
         else:
-            invert = st.toggle("Dark strokes on light paper (invert)", value=True, key=key(PAGE, "invert"),
-                               bind=BIND)
+            invert = st.toggle("Dark ink on light paper (invert it)", value=True, key=key(PAGE, "invert"),
+                               bind=BIND, help="The training digits are bright strokes on black.")
             up = st.file_uploader("PNG or JPEG of one digit", type=["png", "jpg", "jpeg"], key=key(PAGE, "upload"))
-            label = None
-            image = data.test_x[0, 0]
+            image = data.test_x[0]
             if up is None:
-                st.info("Upload an image of a digit; until then the first test image is shown.")
+                st.info("Upload a picture of one digit; until then the first test image is shown.")
             else:
                 with panels.explorer_errors():
-                    image = digits.prepare_upload(load_image(up.getvalue(), size, 1), size, invert)[0]
+                    image = digits.prepare_upload(load_image(up.getvalue(), config.size, 1), config.size, invert)
 
-bar = st.progress(0.0, text="Training the CNN…")
-for epoch in range(digits.EPOCHS + 1):
-    trained = after_epochs(size, seed, epoch)
-    if trained.losses:
-        bar.progress(epoch / digits.EPOCHS, text=f"Training the CNN: epoch {epoch} of {digits.EPOCHS}, "
-                                                  f"loss {trained.losses[-1]:.3f}")
-bar.empty()
+image_np = image.numpy()
 model = trained.model
-probs = digits.predict(model, image)
 acts = digits.activations(model, image)
-
+inside = dict((name, out) for name, _, out in acts)
+probs = digits.predict(model, image)
 guess = int(probs.argmax())
-st.markdown(f"**Prediction: {guess}** with probability {float(probs[guess]):.1%}"
-            + (f" (the true label is {label})." if label is not None else ".")
-            + f" Held-out accuracy of this network: **{trained.test_accuracy:.1%}** on {len(data.test_y)} images.")
+verdict = "" if label is None else (" — right." if guess == label else f" — wrong: the true label is **{label}**.")
+st.markdown(f"The network reads **{guess}** with probability {float(probs[guess]):.1%}{verdict} "
+            f"It was trained for {trained.epochs_done} epochs (seed {seed}) and reads "
+            f"**{trained.test_accuracy:.1%}** of the {len(data.test_y)} held-out test images right.")
 
-# -- choose a cell ------------------------------------------------------------------------------------
-c = st.columns(4)
-stage = c[0].selectbox("Stage", STAGES, key=key(PAGE, "stage"), bind=BIND)
+# -- the selected cell ------------------------------------------------------------------------------
+with st.expander("Selected cell (or click one in the network)", expanded=not classroom.presenting()):
+    c = st.columns(5)
+    stage = c[0].selectbox("Stage", digits.TRACED, index=2, key=key(PAGE, "stage"), bind=BIND)
+    shape = inside[stage].shape                                                   # (1, C, H, W)
+    for name, top in (("ch", shape[1] - 1), ("row", shape[2] - 1), ("col", shape[3] - 1)):
+        clamp(key(PAGE, name), 0, top)
+    channel = int(c[1].number_input("Channel", 0, shape[1] - 1, 0, key=key(PAGE, "ch"), bind=BIND))
+    row = int(c[2].slider("Row", 0, shape[2] - 1, shape[2] // 2, key=key(PAGE, "row"), bind=BIND))
+    col = int(c[3].slider("Column", 0, shape[3] - 1, shape[3] // 2, key=key(PAGE, "col"), bind=BIND))
+
 with panels.explorer_errors():
-    trace = digits.stage_trace(model, image, stage)
-channels, (rows, cols) = trace.output.shape[1], trace.output.shape[2:]
-for name, top in (("ch", channels - 1), ("row", rows - 1), ("col", cols - 1)):
-    clamp(key(PAGE, name), 0, top)
-channel = c[1].number_input("Channel", 0, channels - 1, 0, key=key(PAGE, "ch"), bind=BIND)
-row = c[2].slider("Row", 0, rows - 1, min(rows // 2, rows - 1), key=key(PAGE, "row"), bind=BIND)
-col = c[3].slider("Column", 0, cols - 1, min(cols // 2, cols - 1), key=key(PAGE, "col"), bind=BIND)
-cell = (stage, int(channel), int(row), int(col))
-
-st.subheader("The whole network at a glance")
-st.caption("Top to bottom: the input, every channel after conv1+ReLU, after pooling, after conv2+ReLU, after "
-           "pooling, and the ten class probabilities. **Click any cell** to see its math below; the green "
-           "square marks the selected one.")
+    trace = stage_view(config, image_np, stage)
+    sources, cells = digits.window_cells(trace, channel, row, col)
+keep_option(key(PAGE, "cin"), sources)
+c_in = c[4].selectbox("Input channel in the stepper", sources, key=key(PAGE, "cin"), bind=BIND,
+                      disabled=len(sources) == 1, help="A conv2 cell reads all 8 pooled maps; the stepper shows one.")
 
 
 def select_cell(point):
     """A click on a feature map selects that stage, channel and cell."""
-    stage_, ch, r, c_ = point["customdata"]
-    st.session_state.update({key(PAGE, "stage"): stage_, key(PAGE, "ch"): ch, key(PAGE, "row"): r,
-                             key(PAGE, "col"): c_})
+    custom = point.get("customdata")
+    if isinstance(custom, list) and len(custom) >= 4 and custom[0] in digits.TRACED:
+        st.session_state.update({key(PAGE, "stage"): custom[0], key(PAGE, "ch"): int(custom[1]),
+                                 key(PAGE, "row"): int(custom[2]), key(PAGE, "col"): int(custom[3])})
 
 
-panels.chart(figures.network(acts, probs, cell), key="digits-network", on_click=select_cell)
+st.subheader("The whole network at a glance")
+st.caption("Each small map is one channel; brighter means a larger activation (one colour scale per stage). "
+           "**Click any cell** to see its math below: the orange square is the selected cell, the thinner "
+           "orange squares the window it reads in the stage before.")
+panels.chart(network_figure(config, image_np, (stage, channel, row, col),
+                            (digits.source_stage(stage), tuple(sources), tuple(cells))),
+             key="digits-network", on_click=select_cell)
 
-# -- the math of the selected cell ---------------------------------------------------------------------
-st.subheader(f"The math behind {stage}[{channel}, {row}, {col}]")
-inside = dict((name, out) for name, _, out in acts)
-if stage.startswith("conv"):
-    win = trace.window(0, int(channel), int(row), int(col))
-    relu = inside["relu" + stage[-1]][0, int(channel), int(row), int(col)]
-    shown = float(relu)
-    revealed = classroom.predict(f"{PAGE}.predict", f"{stage} after ReLU at ({row}, {col})", shown)
-    table = pd.DataFrame([{"input index": str(t.input_index) if t.input_index else "padding",
-                           "kernel index": str(t.kernel_index), "x": t.x, "w": t.w,
-                           "x · w": t.product if revealed else None} for t in win.terms])
-    st.dataframe(table, hide_index=True, width="stretch", height=300)
-    if revealed:
-        st.markdown(f"Sum of {len(win.terms)} products + bias ({win.bias:.4g}) = **{win.total:.6g}**; "
-                    f"ReLU keeps max(0, {win.total:.4g}) = **{max(0.0, win.total):.6g}**, and the network's "
-                    f"own activation there is **{shown:.6g}**.")
-    with st.expander("The kernels of this channel and the window sliding over its input"):
-        panels.chart(conv_figures.stepper(trace, 0, int(channel)), key="digits-stepper")
+# -- the math of the selected cell -----------------------------------------------------------------
+is_conv = stage.startswith("conv")
+drawn = figures.DRAWN[stage]
+value = float(inside[drawn][0, channel, row, col])
+where = f"{stage}[{channel}, {row}, {col}]"
+st.subheader(f"The math behind {where}" + (" and its ReLU" if is_conv else ""))
+win = trace.window(0, channel, row, col)
+question = f"{where} after the ReLU" if is_conv else where
+left, right = st.columns([2, 3])
+with left:
+    revealed = classroom.predict(f"{PAGE}.predict", question, value)
+    if not revealed:
+        st.caption("The products and the result are hidden until you check your prediction.")
+    elif is_conv:
+        terms = " + ".join(f"({t.x:.3g})·({t.w:.3g})" for t in win.terms[:6])
+        more = f" + … ({len(win.terms) - 6} more)" if len(win.terms) > 6 else ""
+        st.markdown(f"**{where}** = {terms}{more} + bias ({win.bias:.4g}) = **{win.total:.6g}**")
+        st.markdown(f"ReLU keeps max(0, {win.total:.4g}) = **{max(0.0, win.total):.6g}**; the network's own "
+                    f"activation there is **{value:.6g}**.")
+    else:
+        st.markdown(f"{pool_figures.window_equation(win)}; the network's own activation there is **{value:.6g}**.")
+if is_conv:
+    rows = [{"input": "padding" if t.input_index is None else f"{digits.source_stage(stage)}{list(t.input_index)}",
+             "weight": f"w{list(t.kernel_index)}", "x": t.x, "w": t.w,
+             "x · w": t.product if revealed else None} for t in win.terms]
 else:
-    win = trace.window(0, int(channel), int(row), int(col))
-    revealed = classroom.predict(f"{PAGE}.predict", f"{stage} at ({row}, {col})", win.result)
-    table = pd.DataFrame([{"input index": str(cl.input_index), "value": cl.value} for cl in win.cells])
-    st.dataframe(table, hide_index=True, width="content")
-    if revealed:
-        st.markdown(f"Max pooling keeps the largest of {len(win.cells)} values: **{win.result:.6g}** "
-                    f"(from cell {win.winner}).")
+    rows = [{"input": f"{digits.source_stage(stage)}{list(cell.input_index)}", "value": cell.value,
+             "kept": ("✓" if cell.input_index == win.winner else "") if revealed else None}
+            for cell in win.cells]
+right.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", height=min(380, 38 + 35 * len(rows)))
+frame = row * shape[3] + col
+fig = figures.start_at(stepper_figure(config, image_np, stage, channel, int(c_in)), frame)
+panels.chart(fig, key="digits-stepper")
+st.caption("The " + ("Convolution" if is_conv else "Pooling") + " page's stepper, started at this cell: "
+           "press ▶ or drag the slider to watch the window slide (in your browser)."
+           + (" Its output is the convolution before the ReLU." if is_conv else ""))
 panels.check_badge(trace, what=f"step-by-step recomputation of {stage}")
 
+# -- what training did ------------------------------------------------------------------------------
+filters_fig, loss_fig, confusion_fig = training_figures(config)
+st.subheader("Learned filters: before and after training")
+st.caption("conv1's eight 3×3 kernels (red positive, blue negative). Training turned random numbers into "
+           "stroke and edge detectors; compare a filter with the feature map it makes above.")
+panels.chart(filters_fig, key="digits-filters")
 c1, c2 = st.columns(2)
 with c1:
-    st.subheader("Learned filters: before and after training")
-    panels.chart(figures.filters(trained), key="digits-filters")
+    panels.chart(loss_fig, key="digits-loss")
 with c2:
-    panels.chart(figures.losses(trained), key="digits-loss")
+    panels.chart(confusion_fig, key="digits-confusion")
 
-st.subheader("Reproduce this stage in PyTorch")
-module = getattr(model, stage)
-constructor = (f"nn.Conv2d({module.in_channels}, {module.out_channels}, 3, padding=1)" if stage.startswith("conv")
-               else "nn.MaxPool2d(2)")
-panels.code_box(module_snippet(constructor, module, extra_lines=[f"x = {tensor_literal(trace.x)}", "y = layer(x)"],
-                               prints=[f"y[0, {int(channel)}, {int(row)}, {int(col)}]"]), "digits_stage.py")
-panels.csv_download({"probabilities": pd.DataFrame({"class": range(10), "probability": probs.tolist()}),
-                     f"{stage} channel {channel}": pd.DataFrame(trace.output[0, int(channel)].double().numpy())},
-                    "digits.csv")
+with st.expander("Shapes and parameters"):
+    table = digits.layer_table(model, acts)
+    total = sum(int(p.numel()) for p in model.parameters())
+    panels.shapes_panel([(f"{name}: {module}", f"{shape_} · {params} parameters")
+                         for name, module, shape_, params in table] + [("total parameters", f"{total:,}")])
+
+st.subheader("Reproduce this cell in PyTorch")
+st.caption(f"The trained `{stage}` module with its real weights, fed the exact activation it reads here.")
+panels.code_box(digits.stage_snippet(model, stage, trace, channel, row, col), "digits_cnn.py")
+panels.csv_download({"input image": pd.DataFrame(image_np[0]),
+                     "class probabilities": pd.DataFrame({"digit": range(10), "probability": probs.tolist()}),
+                     f"{drawn} channel {channel} (as drawn)": pd.DataFrame(inside[drawn][0, channel].double().numpy()),
+                     f"window of {where}": pd.DataFrame(rows)}, "digits_cnn.csv")
 panels.page_end(PAGE)
