@@ -27,6 +27,7 @@ POOL_KINDS = MAX_KINDS + AVG_KINDS + LP_KINDS
 ONE_D = (nn.MaxPool1d, nn.AvgPool1d, nn.AdaptiveMaxPool1d, nn.AdaptiveAvgPool1d, nn.LPPool1d)
 UPSAMPLE_MODES = ("nearest", "nearest-exact", "linear", "bilinear", "bicubic")
 CUBIC_A = -0.75  # the cubic convolution constant torch uses
+MATRIX_AXIS = 256  # upsampling axes up to this long are resampled by one matrix product
 
 # What a window tap lands on. OUTSIDE: past the padding (a ceil_mode edge window), ignored by every
 # kind. UNUSED: an adaptive window shorter than the longest one; not part of the window at all.
@@ -741,10 +742,19 @@ def _nearest_axis(size, out, exact, sf, opmath, vectorised):
 
 
 def _resample(x, a, dim):
-    """Interpolate along one dim: out[.., i, ..] = sum over taps k of weights[i, k] * x[.., taps[i, k], ..]."""
-    shape = [1] * x.dim()
-    shape[dim] = a.out
-    return sum(x.index_select(dim, a.taps[:, k]) * a.weights[:, k].view(shape) for k in range(a.taps.shape[1]))
+    """Interpolate along one dim: out[.., i, ..] = sum over taps k of weights[i, k] * x[.., taps[i, k], ..].
+
+    Along a short axis the weights are laid out as the (out, size) matrix that holds each output cell's
+    weights at its taps' columns (added up where the border clamps two taps onto one cell), applied in one
+    product: the same weighted sums, without gathering a shifted copy of x per tap (a copy per tap would
+    cost more than the module itself). A long axis, where that matrix would be mostly zeros, gathers.
+    """
+    if a.size > MATRIX_AXIS:
+        shape = [1] * x.dim()
+        shape[dim] = a.out
+        return sum(x.index_select(dim, a.taps[:, k]) * a.weights[:, k].view(shape) for k in range(a.taps.shape[1]))
+    weights = x.new_zeros(a.out, a.size).scatter_add_(1, a.taps, a.weights.to(x.dtype))    # (out, size)
+    return weights @ x if dim == 2 else x @ weights.T            # (N, C, out, W) or (N, C, H, out)
 
 
 def _cubic_near(d):

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from torch import nn
 
 from explorer import ExplorerError
-from explorer.pooling import (_padded, _regular, edge_windows, max_unpool, output_size_formula, source_formula,
+from explorer.pooling import (MATRIX_AXIS, _padded, _regular, edge_windows, max_unpool, output_size_formula, source_formula,
                               trace_pool, trace_upsample)
 
 TOL = {torch.float32: 1e-5, torch.float64: 1e-10}
@@ -211,6 +211,16 @@ def test_big_windows_summed_row_by_row_match_torch(module, shape):
     assert torch.allclose(t.manual, module(x), atol=1e-12)
     evenly = [_regular(_padded(x, *t.axes, 0.0)[k]) is not None for k in (1, 2)]
     assert evenly == ([False, False] if shape == (1, 2, 20, 19) else [True, True])
+
+
+@pytest.mark.parametrize("mode", ["nearest", "bilinear", "bicubic"])
+def test_long_axes_gather_and_short_ones_multiply_alike(mode):
+    # width 300 is past MATRIX_AXIS (one gathered copy per tap), height 5 is resampled by a matrix product
+    x = torch.randn(1, 2, 5, 300, generator=torch.Generator().manual_seed(4), dtype=torch.float64)
+    up = nn.Upsample(scale_factor=1.5, mode=mode, **({} if mode == "nearest" else {"align_corners": False}))
+    t = trace_upsample(up, x)
+    assert t.axes[1].size > MATRIX_AXIS >= t.axes[0].size
+    assert t.max_abs_error < 1e-12
 
 
 # -- hand-worked examples ---------------------------------------------------------------------------
