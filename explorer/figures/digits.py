@@ -62,6 +62,10 @@ def network(acts, probs, selected=None, window=None):
     where["input", 0] = panel(x_domains["input"][0], (0.2, 0.8), image.shape)
     data.append(_map(image, INPUT_COLOURS, 1.0, "input", where["input", 0]))
     data.append(_cells("input", 0, image, where["input", 0]))
+    h, w = image.shape
+    data.append(dict(type="scatter", x=[-0.5, w - 0.5, w - 0.5, -0.5, -0.5], y=[-0.5, -0.5, h - 0.5, h - 0.5, -0.5],
+                     mode="lines", line=dict(color=NOT_TOP, width=1), hoverinfo="skip", name="paper edge",
+                     **where["input", 0]))
     for stage in digits.TRACED:
         stack = maps[stage]
         top = float(stack.max()) or 1.0

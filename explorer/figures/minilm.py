@@ -81,8 +81,8 @@ def query_view(trace, tokens, head=0, selected=0):
     slo, shi = float(np.nanmin(scores)), float(np.nanmax(scores))
     fig = make_subplots(rows=2, cols=3, column_widths=[0.56, 0.22, 0.22], row_heights=[1.4, L],
                         specs=[[{}, None, None], [{}, {}, {}]], horizontal_spacing=0.02,
-                        vertical_spacing=min(0.08, 12 / (150 + 24 * L)),
-                        subplot_titles=(f"query q of the selected word piece (head {head}, {d} numbers)",
+                        vertical_spacing=min(0.12, 44 / (150 + 24 * L)),
+                        subplot_titles=(f"query q of the selected word piece (head {head}: {d} dimensions)",
                                         "keys k_j, one row per word piece", f"score q·k_j / √{d}",
                                         "weight = softmax"))
     fig.add_trace(go.Heatmap(z=q[selected:selected + 1], zmin=lo, zmax=hi, colorscale=DIVERGING, showscale=False,
@@ -93,7 +93,7 @@ def query_view(trace, tokens, head=0, selected=0):
     fig.add_trace(_bars(weights[selected], labels, HIGHLIGHT, "weight", "%{y}: weight %{x:.4f}"), 2, 3)
     fig.update_yaxes(visible=False, row=1, col=1)
     fig.update_xaxes(visible=False, row=1, col=1)
-    fig.update_xaxes(title_text="dimension of the head", row=2, col=1)
+    fig.update_xaxes(dtick=4, row=2, col=1)
     fig.update_yaxes(autorange="reversed", type="category", tickfont=dict(size=12), row=2, col=1)
     for c in (2, 3):
         fig.update_yaxes(autorange="reversed", type="category", showticklabels=False, row=2, col=c)
