@@ -300,7 +300,7 @@ def align_corners_figure(off, on, n=0, c=0):
     for level, a in ((1, a_off), (0, a_on)):
         pixels = [v for k in range(a.size) for v in (k - 0.45, k + 0.45, None)]  # each input pixel's extent
         fig.add_trace(go.Scatter(x=pixels, y=[level] * len(pixels), mode="lines", hoverinfo="skip",
-                                 line=dict(width=18, color=PADDING_COLOUR)), 1, 1)
+                                 line=dict(width=18, color=PAD_CELL)), 1, 1)
         fig.add_trace(go.Scatter(x=as_numpy(a.coord), y=[level] * a.out, mode="markers+text",
                                  text=[str(i) for i in range(a.out)], textposition="top center",
                                  marker=dict(size=9, color=ACCENT),
