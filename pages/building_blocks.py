@@ -19,6 +19,10 @@ from ui.state import BIND, clamp, keep_option, key
 PAGE = "blocks"
 TABS = ("Linear", "Embedding", "Dropout", "Activations")
 DTYPES = ("float64", "float32")
+# FIGURE_CACHE: figures are kept with st.cache_resource, not st.cache_data. cache_data would pickle each
+# one and rebuild it on every rerun, and plotly re-validates every property while unpickling (about half
+# a second for the dropout tab's three figures with their frames). No one mutates a figure after it is
+# built: st.plotly_chart only reads it (to_dict copies), so sharing one object between sessions is safe.
 
 panels.header("Building blocks", "The small layers every network is made of. A **Linear** layer computes one dot "
               "product per output, an **Embedding** looks rows up in a table, **Dropout** zeroes random values and "
@@ -67,7 +71,7 @@ def linear_run(cfg, preset, x, x2, seed, dtype_name):
     return trace_linear(module, *inputs)
 
 
-@st.cache_data(max_entries=64, show_spinner=False)
+@st.cache_resource(max_entries=64, show_spinner=False)   # read-only: see FIGURE_CACHE
 def linear_chart(setup, n):
     return figures.linear_stepper(linear_run(*setup), n)
 
@@ -164,7 +168,8 @@ def linear_section():
     n = 0
     if trace.rows > 1:
         clamp(key(PAGE, "lin.n"), 0, trace.rows - 1)
-        n = int(st.number_input("Input row n to follow", 0, trace.rows - 1, 0, key=key(PAGE, "lin.n"), bind=BIND))
+        n = int(st.columns(4)[0].number_input("Input row n to follow", 0, trace.rows - 1, 0, key=key(PAGE, "lin.n"),
+                                              bind=BIND))
     st.subheader("Every output is a dot product: one row of the weights times the input"
                  if not trace.bilinear else "Every output is x1ᵀ A_j x2: a weighted sum over all pairs (i, k)")
     st.caption("Press ▶ or drag the slider to move to the next output j: stepping runs in your browser."
@@ -200,7 +205,7 @@ def embedding_run(cfg, ids, seed, dtype_name):
     return trace_embedding(module, torch.from_numpy(ids))
 
 
-@st.cache_data(max_entries=64, show_spinner=False)
+@st.cache_resource(max_entries=64, show_spinner=False)   # read-only: see FIGURE_CACHE
 def embedding_charts(setup):
     t = embedding_run(*setup)
     labels = ex.VOCAB
@@ -244,11 +249,11 @@ def embedding_section():
     panels.chart(table_fig, key="blocks-embedding")
     c1, c2 = st.columns(2)
     with c1:
-        st.markdown("**Training moves only the rows that were looked up, never the padding row**")
         panels.chart(grad_fig, key="blocks-embedding-grad")
+        st.caption("Training moves only the rows that were looked up, each by as much as it was used, and "
+                   "never the padding row: it gets no gradient, so it stays zeros.")
     with c2:
         if renorm_fig is not None:
-            st.markdown("**max_norm: rows longer than the limit are shrunk to it**")
             panels.chart(renorm_fig, key="blocks-embedding-renorm")
             st.info("nn.Embedding's forward with max_norm rescales those rows of its own **weight, in place**: "
                     "the table is changed by the lookup. The trace keeps torch's behaviour (it runs the real "
@@ -323,7 +328,7 @@ def dropout_run(cfg, x, seed, samples):
     return trace, mean
 
 
-@st.cache_data(max_entries=64, show_spinner=False)
+@st.cache_resource(max_entries=64, show_spinner=False)   # read-only: see FIGURE_CACHE
 def dropout_charts(setup):
     trace, mean = dropout_run(*setup)
     return (figures.dropout_figure(trace), None if mean is None else figures.dropout_samples_figure(mean),
@@ -446,7 +451,7 @@ def activation_run(cfg, x, swept):
     return trace_activation(module, x), None
 
 
-@st.cache_data(max_entries=64, show_spinner=False)
+@st.cache_resource(max_entries=64, show_spinner=False)   # read-only: see FIGURE_CACHE
 def activation_charts(setup):
     trace, sweep = activation_run(*setup)
     return figures.activation_figure(trace), None if sweep is None else figures.temperature_figure(
@@ -474,7 +479,8 @@ def activation_math(trace, cfg, x):
                     + (f", below {trace.curve.slope:g}: saturated, almost no gradient flows back." if flat else "."))
     else:
         st.caption("The steps are hidden until you check your prediction.")
-    rows = pd.DataFrame({"x": trace.x.tolist(), "f(x)": trace.output.tolist() if revealed else None,
+    rows = pd.DataFrame({"x / T" if cfg.name == "Softmax" else "x": trace.x.tolist(),
+                         "f(x)": trace.output.tolist() if revealed else None,
                          "slope f'(x)": trace.derivative.tolist() if revealed else None,
                          "saturated": trace.saturated.tolist()})
     st.dataframe(rows, hide_index=True, width="stretch", height=min(460, 38 + 35 * len(rows)))

@@ -110,7 +110,13 @@ def linear_stepper(trace, n=0, j=0, max_side=MAX_SIDE):
         fig.layout.annotations[4].text = "products x1_i · A[j, i, k] · x2_k"
     else:
         fig.layout.annotations[0].text = fig.layout.annotations[0].text.replace(f"row {j} outlined", "row j outlined")
-        fig.layout.annotations[3].text = "products x_i · W[j, i]"
+        fig.layout.annotations[3].text = "products x_i · W[j, i], one per input i"
+        fig.update_xaxes(title_text=None, row=3, col=1)   # the slider sits where the axis title would
+    if not trace.bilinear:  # one scale for every frame's bars, with room for their labels
+        ys = [v for f in frames for v in f["data"][2]["y"]]
+        lo, hi = min(0.0, min(ys)), max(0.0, max(ys))
+        pad = 0.25 * (hi - lo or 1.0)
+        fig.update_yaxes(range=[lo - (pad if lo < 0 else 0), hi + (pad if hi > 0 else 0)], row=3, col=1)
     fig = add_player(fig, frames, labels, prefix="output j = ")
     fig.layout.sliders[0].active = outputs.index(j)
     fig.update_layout(margin=dict(b=90))
@@ -165,6 +171,8 @@ def embedding_figure(trace, labels=None, max_rows=MAX_SIDE):
     note = _shown_note((len(rows), table.shape[0], "rows"))
 
     shaded = ", padding shaded" if pad is not None else ""
+    when = f" (table shown after the lookup: max_norm rescaled {int(trace.renormalized.sum())} row(s) in place)" \
+        if trace.max_norm is not None else ""
     fig = make_subplots(rows=1, cols=2, column_widths=[0.5, 0.5], horizontal_spacing=0.12,
                         subplot_titles=(f"table ({len(looked)} row(s) looked up{shaded}){note}",
                                         "output: one row per token"))
@@ -184,7 +192,7 @@ def embedding_figure(trace, labels=None, max_rows=MAX_SIDE):
     _matrix_axes(fig, 1, 1, list(range(table.shape[1])), rows, ytext=[name(v) for v in rows])
     _matrix_axes(fig, 1, 2, list(range(table.shape[1])), tokens, ytext=token_text)
     return finish(fig, height=min(760, 160 + 22 * max(len(rows), len(tokens))),
-                  title="Embedding: each token reads its row of the table")
+                  title="Embedding: each token reads its row of the table" + when)
 
 
 def renorm_figure(trace, labels=None):
@@ -198,7 +206,8 @@ def renorm_figure(trace, labels=None):
         go.Bar(x=names, y=as_numpy(trace.norms_after), name="norm after", marker_color=HIGHLIGHT,
                customdata=as_numpy(trace.scale), hovertemplate="norm %{y:.6g}<br>scaled by %{customdata:.6g}"
                                                               "<extra></extra>")])
-    fig.add_hline(y=trace.max_norm, line_dash="dash", annotation_text=f"max_norm = {trace.max_norm:g}")
+    fig.add_hline(y=trace.max_norm, line_dash="dash", annotation_text=f"max_norm = {trace.max_norm:g}",
+                  annotation_position="top left")
     fig.update_layout(barmode="group")
     fig.update_xaxes(title_text="token id", type="category")
     fig.update_yaxes(title_text=f"{trace.norm_type:g}-norm of the row")
@@ -218,30 +227,36 @@ def dropout_figure(trace, max_side=MAX_SIDE):
     x = x2d[pick]
     out = _as_grid(trace.output)[pick]
     lo, hi = symmetric_range(x, out)
+    text = len(rows) * len(cols) <= 96          # numbers in the cells while they stay readable
     if trace.training:
         mask = _as_grid(trace.mask)[pick]
-        panels = [("input x", heatmap(x, zmin=lo, zmax=hi, name="input")),
+        panels = [("input x", heatmap(x, zmin=lo, zmax=hi, name="input", text=text)),
                   (f"mask from seed {trace.seed}: 1 kept, 0 dropped ({trace.kept_fraction:.0%} kept, p = {trace.p:g})",
-                   heatmap(mask, zmin=0, zmax=1, colorscale=KEPT_COLORS, name="mask")),
+                   heatmap(mask, zmin=0, zmax=1, colorscale=KEPT_COLORS, name="mask", text=text)),
                   (f"train: x · mask / (1 − p), kept values × {trace.scale:g}",
-                   heatmap(out, zmin=lo, zmax=hi, name="train output")),
-                  ("eval: the identity, output = x", heatmap(x, zmin=lo, zmax=hi, name="eval output"))]
+                   heatmap(out, zmin=lo, zmax=hi, name="train output", text=text)),
+                  ("eval: the identity, output = x", heatmap(x, zmin=lo, zmax=hi, name="eval output", text=text))]
     else:
-        panels = [("input x", heatmap(x, zmin=lo, zmax=hi, name="input")),
-                  ("eval mode: output = x (no mask, no scaling)", heatmap(out, zmin=lo, zmax=hi, name="eval output"))]
+        panels = [("input x", heatmap(x, zmin=lo, zmax=hi, name="input", text=text)),
+                  ("eval mode: output = x (no mask, no scaling)", heatmap(out, zmin=lo, zmax=hi, name="eval output", text=text))]
     if trace.training and panels[1][1].texttemplate:
         panels[1][1].texttemplate = "%{z:.0f}"
-    fig = make_subplots(rows=len(panels), cols=1, subplot_titles=[t for t, _ in panels], vertical_spacing=0.1)
-    for r, (_, h) in enumerate(panels, 1):
-        fig.add_trace(h, r, 1)
-        _matrix_axes(fig, r, 1, cols, rows, show_x=r == len(panels))
+    # a few rows: the panels stacked, columns lined up; a taller input: a 2 × 2 grid, so each panel stays big
+    ncols = 2 if len(panels) == 4 and len(rows) > 4 else 1
+    nrows = len(panels) // ncols
+    height = min(1400, 90 + nrows * (60 + (28 if ncols == 1 else 22) * len(rows)))
+    fig = make_subplots(rows=nrows, cols=ncols, subplot_titles=[t for t, _ in panels],
+                        vertical_spacing=min(0.12, 70 / height), horizontal_spacing=0.08)
+    where = [(k // ncols + 1, k % ncols + 1) for k in range(len(panels))]
+    for (r, c), (_, h) in zip(where, panels):
+        fig.add_trace(h, r, c)
+        _matrix_axes(fig, r, c, cols, rows, show_x=r == nrows)
         if len(rows) == 1:
-            fig.update_yaxes(showticklabels=False, row=r, col=1)
+            fig.update_yaxes(showticklabels=False, row=r, col=c)
     if trace.training and not mask.all():
         dropped = [(r, c) for r, c in zip(*np.nonzero(mask == 0))]
-        fig.add_trace(_shade_cells(dropped, "dropped"), 3, 1)
-    return finish(fig, height=min(900, 90 + len(panels) * (50 + 26 * len(rows))),
-                  title="Dropout" + _shown_note((len(rows) * len(cols), x2d.size, "values")))
+        fig.add_trace(_shade_cells(dropped, "dropped"), *where[2])
+    return finish(fig, height=height, title="Dropout" + _shown_note((len(rows) * len(cols), x2d.size, "values")))
 
 
 def dropout_mean_figure(mean, max_lines=MAX_LINES):
@@ -329,7 +344,8 @@ def gradient_figure(trace, labels=None, max_rows=MAX_SIDE):
     names = [_label(v, labels) for v in rows]
     fig = go.Figure([
         go.Bar(x=names, y=[counts[v] for v in rows], name="times looked up", marker_color="#9e9e9e"),
-        go.Bar(x=names, y=grad[rows, 0], name="gradient", marker_color=[PADDING if v == pad else ACCENT for v in rows],
+        go.Bar(x=names, y=grad[rows, 0], name="gradient", marker_color=ACCENT, texttemplate="%{y}",
+               textposition="outside", cliponaxis=False,
                hovertemplate="%{x}: every entry of the row gets gradient %{y:g}<extra></extra>")])
     fig.update_layout(barmode="group")
     fig.update_xaxes(title_text="row (token id)", type="category")
@@ -360,7 +376,7 @@ def dropout_samples_figure(mean, max_frames=MAX_FRAMES, max_values=MAX_SIDE):
     fig.add_trace(go.Bar(x=cells, y=flat[0], name="running mean", marker_color=HIGHLIGHT,
                          hovertemplate="x[%{customdata}]: mean %{y:.4g}<extra></extra>", customdata=shown), 2, 1)
     fig.add_trace(go.Scatter(x=cells, y=xs, mode="markers", name="x", hovertemplate="x = %{y:.4g}<extra></extra>",
-                             marker=dict(symbol="line-ew", size=34, line=dict(width=4, color="#444"))), 2, 1)
+                             marker=dict(symbol="line-ew", size=34, line=dict(width=4, color="#7f7f7f"))), 2, 1)
     ymax = float(max(np.abs(flat).max(), np.abs(xs).max(), 1e-9)) * 1.1
     fig.update_yaxes(range=[min(0.0, float(flat.min()) * 1.1), ymax if flat.max() > 0 or xs.max() > 0 else 0.1],
                      title_text="value", row=2, col=1)
@@ -396,7 +412,7 @@ def temperature_figure(sweep, temperature=None, max_lines=MAX_LINES):
                   annotation_position="bottom right")
     if temperature is not None:
         fig.add_vline(x=temperature, line_dash="dash", line_color=HIGHLIGHT, annotation_text=f"T = {temperature:g}")
-    fig.update_xaxes(type="log", title_text="temperature T")
+    fig.update_xaxes(type="log", title_text="temperature T", **_log_ticks(float(t[0]), float(t[-1])))
     fig.update_yaxes(range=[0, 1.02], title_text="softmax(x / T)_i")
     finish(fig, height=380, title="Temperature: low T sharpens toward the largest score, high T flattens to 1/n")
     fig.update_layout(showlegend=True)
