@@ -89,6 +89,11 @@ class ScoreTerms:
     mask: float                     # 0 allowed, -inf blocked, or the float mask value
     score: float                    # raw * scale + mask
 
+    @property
+    def scaled(self):
+        """raw * scale, before the mask."""
+        return self.raw * self.scale
+
 
 @dataclass(frozen=True)
 class QueryRow:
@@ -99,6 +104,7 @@ class QueryRow:
     """
     raw: torch.Tensor       # (S,) q_i . k_j (additive: v^T tanh(W_q q_i + W_k k_j))
     scale: float            # 1/sqrt(d) (additive: 1)
+    scaled: torch.Tensor    # (S,) raw * scale
     mask: torch.Tensor      # (S,) 0 allowed, -inf blocked, or the float mask value
     scores: torch.Tensor    # (S,) raw * scale + mask
     top: float              # the largest score, subtracted before exp so exp cannot overflow
@@ -214,8 +220,8 @@ class AttentionTrace:
         scores = self.scores[b, head, i]                                      # (S,)
         top = scores.max()
         e = torch.exp(scores - top)                                           # (S,)
-        return QueryRow(raw=raw, scale=self.scale, mask=mask, scores=scores, top=float(top), exp=e,
-                        total=float(e.sum()), weights=self.weights[b, head, i],
+        return QueryRow(raw=raw, scale=self.scale, scaled=raw * self.scale, mask=mask, scores=scores,
+                        top=float(top), exp=e, total=float(e.sum()), weights=self.weights[b, head, i],
                         unmasked=softmax_rows(raw * self.scale), values=self.v[b, head],
                         output=self.head_outputs[b, head, i])
 

@@ -183,6 +183,53 @@ def run(cfg, icfg, mcfg, seed):
     return trace_attention(layer, q, k, v, **build_masks(inputs, mcfg)), inputs
 
 
+def shape_rows(trace, inputs, average=True):
+    """(what, value) rows of the shapes along the way and the parameter count with its formula."""
+    m = trace.module
+    layout = "(B, L, E)" if trace.batch_first else "(L, B, E)"
+    returned = trace.module_weights if average or trace.kind == "additive" else trace.module_head_weights
+    rows = [("query", f"{tuple(inputs.query.shape)} batch-first; the layer takes {layout}"),
+            ("key / value", f"{tuple(inputs.key.shape)} / {tuple(inputs.value.shape)}"),
+            ("per-head q / k / v", f"{tuple(trace.q.shape)} / {tuple(trace.k.shape)} / {tuple(trace.v.shape)}"),
+            ("scores, weights", f"{tuple(trace.weights.shape)} (batch, head, query, key)"),
+            ("output", f"{tuple(trace.output.shape)}"),
+            ("weights returned", f"{tuple(returned.shape)}"
+                                 + (" averaged over heads" if trace.kind != "additive" and average else ""))]
+    rows += [(f"parameter {n}", str(tuple(p.shape))) for n, p in m.named_parameters()]
+    count = sum(p.numel() for p in m.parameters())
+    E, kdim, vdim = m.embed_dim, inputs.key.shape[-1], inputs.value.shape[-1]
+    if trace.kind == "additive":
+        H = m.hidden_dim
+        formula = f"{H}·{E} + {H}·{kdim} + {H}"
+    else:
+        formula = f"{E}·({E} + {kdim} + {vdim}) + {E}·{E}" + (f" + 4·{E}" if m.in_proj_bias is not None else "")
+    rows.append(("parameters", f"{count:,} = {formula}"))
+    return rows
+
+
+def settings_rows(cfg, icfg, mcfg, seed):
+    """(setting, value) pairs that name everything behind the page's numbers, for the CSV export."""
+    kdim, vdim = effective_dims(cfg, icfg)
+    rows = [("layer", "AdditiveAttention" if cfg.kind == "additive" else "nn.MultiheadAttention"),
+            ("embed_dim", cfg.embed_dim)]
+    if cfg.kind == "multihead":
+        rows += [("num_heads", cfg.num_heads), ("bias", cfg.bias), ("batch_first", cfg.batch_first)]
+    else:
+        rows.append(("hidden_dim", cfg.hidden_dim or cfg.embed_dim))
+    rows += [("kdim", kdim or cfg.embed_dim), ("vdim", vdim or kdim or cfg.embed_dim), ("dtype", cfg.dtype),
+             ("seed", seed), ("attention", "cross" if icfg.cross else "self")]
+    if icfg.source == "sentence":
+        rows += [("sentence" if not icfg.cross else "decoder sentence", icfg.text)]
+        rows += [("encoder sentence", icfg.source_text)] if icfg.cross else []
+        rows += [("positional encoding", icfg.positional)]
+    else:
+        rows += [("input", "random"), ("batch", icfg.batch), ("queries", icfg.tgt_len)]
+        rows += [("keys", icfg.src_len)] if icfg.cross else []
+    rows += [("pad tokens", icfg.pads), ("causal mask", mcfg.causal), ("key padding mask", mcfg.key_padding),
+             ("masked cells", format_cells(mcfg.blocked))]
+    return rows
+
+
 # -- custom mask cells ---------------------------------------------------------------------------
 _CELL = re.compile(r"^\s*(\d{1,3})\s*[-:]\s*(\d{1,3})\s*$")
 MAX_CELLS = 512

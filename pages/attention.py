@@ -1,4 +1,6 @@
 """Attention: every query scores every key, a softmax turns the scores into weights, the weights mix the values."""
+import math
+
 import pandas as pd
 import streamlit as st
 
@@ -14,6 +16,7 @@ DIMS = (4, 8, 12, 16, 24, 32, 48, 64)
 SAME = "same as embed_dim"
 SIZES = (SAME,) + DIMS
 WEIGHTS = ("average over heads", "per head")
+SOURCES = {"typed sentence": "sentence", "random tensors": "random"}
 
 panels.header("Attention", "Every **query** token scores every **key** token, a softmax turns each query's "
               "scores into **weights** that sum to 1, and the weights mix the **values** into the output: "
@@ -64,14 +67,13 @@ with st.expander("Layer", expanded=not classroom.presenting()):
 seed = int(st.session_state.get("seed", 0))
 with st.expander("Input", expanded=not classroom.presenting()):
     c = st.columns([1, 1, 3])
-    source = c[0].radio("Input", ("sentence", "random"), key=key(PAGE, "src"), bind=BIND,
-                        format_func={"sentence": "typed sentence", "random": "random tensors"}.get,
-                        help="A sentence is split into words and punctuation; each token looks up a seeded "
-                             "nn.Embedding row (the same word always gets the same vector).")
-    cross = c[1].radio("Attention", ("self", "cross"), key=key(PAGE, "mode"), bind=BIND,
-                       format_func={"self": "self-attention", "cross": "cross-attention"}.get,
+    # options are the labels themselves (no format_func): the link then holds what the control shows
+    source = SOURCES[c[0].radio("Input", tuple(SOURCES), key=key(PAGE, "src"), bind=BIND,
+                                help="A sentence is split into words and punctuation; each token looks up a "
+                                     "seeded nn.Embedding row (the same word always gets the same vector).")]
+    cross = c[1].radio("Attention", ("self-attention", "cross-attention"), key=key(PAGE, "mode"), bind=BIND,
                        help="Self: queries, keys and values come from one sequence. Cross: queries from the "
-                            "decoder's sequence, keys and values from the encoder's.") == "cross"
+                            "decoder's sequence, keys and values from the encoder's.") == "cross-attention"
     with c[2]:
         text, source_text, positional = examples.SENTENCES[0], examples.PAIRS[0][0], True
         batch, tgt_len, src_len = 1, 6, 6
@@ -164,11 +166,12 @@ def row_figures(setup, b, head, query, blocked):
 
 
 @st.cache_resource(max_entries=64, show_spinner=False)
-def head_figures(setup, b, head):
+def head_figures(setup, b, head, presenting):
     """Scores vs weights, the head's matrices and the scale player: they follow the head."""
     t, inp = run(*setup)
     q, k = inp.query_tokens, inp.key_tokens
-    return (figures.scores_vs_weights(t, b, head, q, k), figures.pipeline_matrices(t, b, head, q, k),
+    return (figures.scores_vs_weights(t, b, head, q, k, decimals=1 if presenting else 2),
+            figures.pipeline_matrices(t, b, head, q, k),
             figures.entropy_vs_scale(t, b, head, q, k))
 
 
@@ -218,9 +221,10 @@ st.subheader("Who attends to whom")
 st.caption("Rows are queries, columns keys; each row sums to 1. **Click a cell** to mask it (click again to "
            "unmask); red outlines mark cells you masked. The lines view steps through the queries in your browser.")
 heat_fig, lines_fig, renorm_fig = row_figures(setup, b, head, query, kept)
-masked_fig, matrices_fig, scale_fig = head_figures(setup, b, head)
+masked_fig, matrices_fig, scale_fig = head_figures(setup, b, head, classroom.presenting())
 grid_fig, pipeline_fig, input_fig = layer_figures(setup, b, average)
-c1, c2 = st.columns([1.1, 1])
+# side by side at a desk; one above the other on a projector, where type is larger and cells must be too
+c1, c2 = (st.container(), st.container()) if classroom.presenting() else st.columns([1.1, 1])
 with c1:
     panels.chart(heat_fig, key="attention-heatmap", on_click=toggle_cell)
 with c2:
@@ -250,11 +254,16 @@ with c2:
     panels.chart(pipeline_fig, key="attention-pipeline")
 panels.chart(matrices_fig, key="attention-matrices")
 
-st.subheader("Why divide by √d")
-st.caption(f"The slider multiplies the layer's scale 1/√{trace.head_dim}: ×1 is what the layer does, "
-           + (f"×√{trace.head_dim} = {trace.head_dim ** 0.5:.3g} is no scaling at all. " if kind == "multihead" else "")
-           + "Dot products of d-dimensional vectors grow like √d, so unscaled scores push the softmax towards "
-             "one key per row (entropy 0), where its gradient vanishes and learning stalls.")
+if kind == "multihead":
+    st.subheader("Why divide by √d")
+    st.caption(f"The slider multiplies the layer's scale 1/√{trace.head_dim}: ×1 is what the layer does, "
+               f"×√{trace.head_dim} = {math.sqrt(trace.head_dim):.3g} is no scaling at all. Dot products of "
+               "d-dimensional vectors grow like √d, so unscaled scores push the softmax towards one key per row "
+               "(entropy 0), where its gradient vanishes and learning stalls.")
+else:
+    st.subheader("Sharper or flatter: scaling the scores")
+    st.caption("Additive attention has no 1/√d: its scores vᵀ tanh(…) are bounded by the size of v. The slider "
+               "multiplies them anyway, to show how the softmax flattens (×small) or picks one key (×large).")
 panels.chart(scale_fig, key="attention-scale")
 
 
@@ -281,12 +290,14 @@ def _number(v):
 table = pd.DataFrame({
     "key": [f"{j}: {klab[j]}" for j in range(trace.src_len)],
     score_name: row.raw.double().tolist(),
-    "× scale": (row.raw * row.scale).double().tolist(),
+    "× scale": row.scaled.double().tolist(),
     "mask": [_number(v) for v in row.mask.tolist()],
     "score": [_number(v) for v in row.scores.tolist()],
     "exp(score − max)": row.exp.double().tolist() if revealed else None,
     "weight": row.weights.double().tolist() if revealed else None,
 })
+if kind == "additive":
+    table = table.drop(columns="× scale")  # additive scores are not scaled
 st.dataframe(table, hide_index=True, width="stretch", height=min(420, 38 + 35 * len(table)))
 if not revealed:
     st.caption("exp and the weights are hidden until you check your prediction.")
@@ -299,7 +310,7 @@ else:
         shown = " + ".join(f"({float(qv):.3g})·({float(kv):.3g})" for qv, kv in
                            zip(trace.q[b, head, query][:6], trace.k[b, head, kj][:6]))
         more = f" + … ({trace.head_dim - 6} more)" if trace.head_dim > 6 else ""
-        how = f"q · k = {shown}{more} = {terms.raw:.6g}; × 1/√{trace.head_dim} = {terms.raw * terms.scale:.6g}"
+        how = f"q · k = {shown}{more} = {terms.raw:.6g}; × 1/√{trace.head_dim} = {terms.scaled:.6g}"
     mask_txt = "" if terms.mask == 0 else (" + mask (−∞)" if terms.mask == float("-inf") else f" + mask ({terms.mask:.4g})")
     st.markdown(f"**Score** of “{qlab[query]}” → “{klab[kj]}”: {how}{mask_txt} → score **{terms.score:.6g}**.")
     st.markdown(f"**Softmax**: the largest score of the row is {row.top:.6g}; exp({terms.score:.4g} − {row.top:.4g}) = "
@@ -314,35 +325,14 @@ panels.check_badge(trace)
 werr = trace.weights_error
 tol = 1e-5 if trace.output.dtype.itemsize == 4 else 1e-12
 (st.success if werr <= tol else st.error)(
-    f"{'✓' if werr <= tol else '✗'} Our weights averaged over heads match the weights the module returns "
-    f"(largest difference {werr:.1e}).")
+    f"{'✓' if werr <= tol else '✗'} Our weights{' averaged over heads' if kind == 'multihead' else ''} match "
+    f"the weights the module returns (largest difference {werr:.1e}).")
 
 # -- shapes, code, export -----------------------------------------------------------------------------
 c1, c2 = st.columns(2)
 with c1:
     st.subheader("Shapes and parameters")
-    m = trace.module
-    layout = "(B, L, E)" if trace.batch_first else "(L, B, E)"
-    params = [(n, tuple(p.shape)) for n, p in m.named_parameters()]
-    n_params = sum(p.numel() for p in m.parameters())
-    kdim_eff = inputs.key.shape[-1]
-    returned = trace.module_weights if average else trace.module_head_weights
-    rows = [("query", f"{tuple(inputs.query.shape)} batch-first; the layer takes {layout}"),
-            ("key / value", f"{tuple(inputs.key.shape)} / {tuple(inputs.value.shape)}"),
-            ("per-head q / k / v", f"{tuple(trace.q.shape)} / {tuple(trace.k.shape)} / {tuple(trace.v.shape)}"),
-            ("scores, weights", f"{tuple(trace.weights.shape)} (batch, head, query, key)"),
-            ("output", f"{tuple(trace.output.shape)}"),
-            ("weights returned", f"{tuple(returned.shape)}"
-                                 + (" averaged over heads" if kind == "multihead" and average else ""))]
-    rows += [(f"parameter {n}", str(s)) for n, s in params]
-    if kind == "multihead":
-        E, vd = embed_dim, inputs.value.shape[-1]
-        formula = f"{E}·({E} + {kdim_eff} + {vd}) + {E}·{E}" + (f" + 4·{E}" if bias else "")
-        rows.append(("parameters", f"{n_params:,} = {formula}"))
-    else:
-        H = hidden_dim or embed_dim
-        rows.append(("parameters", f"{n_params:,} = {H}·{embed_dim} + {H}·{kdim_eff} + {H}"))
-    panels.shapes_panel(rows)
+    panels.shapes_panel(ac.shape_rows(trace, inputs, average))
 with c2:
     st.subheader("Reproduce it in PyTorch")
     panels.code_box(snippet(cfg, icfg, mcfg, seed, average), "attention.py")
@@ -354,6 +344,7 @@ def _frame(t, index, columns):
 
 out_b = trace.output[b] if trace.batch_first else trace.output[:, b]
 panels.csv_download({
+    "settings": pd.DataFrame(ac.settings_rows(cfg, icfg, mcfg, seed), columns=["setting", "value"]).set_index("setting"),
     "query input (batch-first)": _frame(inputs.query[b], qlab, [f"dim {i}" for i in range(inputs.query.shape[-1])]),
     f"head {head} scores (masked = -inf)": _frame(trace.scores[b, head], qlab, klab),
     f"head {head} weights": _frame(trace.weights[b, head], qlab, klab),
@@ -362,6 +353,7 @@ panels.csv_download({
     "output": _frame(out_b, qlab, None),
     f"query {query} row": table,
 }, "attention.csv")
+
 
 @st.cache_resource(show_spinner=False)
 def mistakes():

@@ -63,14 +63,14 @@ def _label_axes(fig, rows, cols, qlab, klab, row=1, col=1):
                      tickangle=-45, row=row, col=col)
 
 
-def _weights_trace(w, rows, cols, qlab, klab, name="weights", text=True):
+def _weights_trace(w, rows, cols, qlab, klab, name="weights", text=True, decimals=2):
     """A 0..1 heatmap of w[rows][:, cols] whose hover names the query and key tokens; customdata
     per cell is [query token, key token, query index, key index]."""
     z = w[np.ix_(rows, cols)]
     custom = np.array([[[qlab[i], klab[j], i, j] for j in cols] for i in rows], dtype=object)
     t = heatmap(z, zmin=0.0, zmax=1.0, colorscale=SEQUENTIAL, name=name, text=text)
     if text:
-        t.update(texttemplate="%{z:.2f}")
+        t.update(texttemplate=f"%{{z:.{decimals}f}}")
     t.update(customdata=custom,
              hovertemplate="query %{customdata[0]} → key %{customdata[1]}<br>weight %{z:.4f}<extra></extra>")
     return t
@@ -139,7 +139,7 @@ def heads_grid(trace, b=0, query_tokens=None, key_tokens=None, max_heads=MAX_HEA
     fig = make_subplots(rows=nrows, cols=ncols, subplot_titles=[_head_title(trace, h) for h in panels],
                         horizontal_spacing=0.04, vertical_spacing=0.08)
     rows, cols = evenly_spaced(L, MAX_SIDE), evenly_spaced(S, MAX_SIDE)
-    small = len(rows) * len(cols) <= 64
+    small = len(rows) * len(cols) <= 25  # numbers only while a small panel still has room for them
     for k, h in enumerate(panels):
         r, c = k // ncols + 1, k % ncols + 1
         fig.add_trace(_weights_trace(_head_weights(trace, b, h), rows, cols, qlab, klab,
@@ -148,12 +148,15 @@ def heads_grid(trace, b=0, query_tokens=None, key_tokens=None, max_heads=MAX_HEA
         fig.update_yaxes(showticklabels=c == 1, row=r, col=c)
     fig.update_xaxes(tickfont=dict(size=10))
     fig.update_yaxes(tickfont=dict(size=10))
-    return finish(fig, height=60 + nrows * (40 + min(380, 900 // ncols)))
+    finish(fig, height=60 + nrows * (40 + min(380, 900 // ncols)))
+    longest = max(len(qlab[i]) for i in rows)  # room for the first column's query labels
+    return fig.update_layout(margin=dict(l=10 + 7 * min(longest, 14)))
 
 
-def scores_vs_weights(trace, b=0, head=0, query_tokens=None, key_tokens=None):
+def scores_vs_weights(trace, b=0, head=0, query_tokens=None, key_tokens=None, decimals=2):
     """Scores before the softmax (masked cells are -inf, drawn grey) next to the weights after it
-    (masked cells are exactly 0): the softmax turns -inf into a weight of zero."""
+    (masked cells are exactly 0): the softmax turns -inf into a weight of zero. `decimals` of the
+    printed numbers: fewer when the type is large (presentation mode)."""
     L, S = trace.tgt_len, trace.src_len
     qlab, klab = _tokens(query_tokens, L, "query"), _tokens(key_tokens, S, "key")
     _check_index(trace, b, head)
@@ -167,15 +170,16 @@ def scores_vs_weights(trace, b=0, head=0, query_tokens=None, key_tokens=None):
                         subplot_titles=(f"scores = raw{scale} + mask (grey = −∞)", "weights = softmax(scores)"))
     scores_map = heatmap(finite, zmin=lo, zmax=hi, name="score", text=finite.size <= 400)
     if finite.size <= 400:
-        scores_map.update(texttemplate="%{z:.2f}")
+        scores_map.update(texttemplate=f"%{{z:.{decimals}f}}")
     fig.add_trace(scores_map, 1, 1)
     if blocked.any():
         fig.add_trace(go.Heatmap(z=np.where(blocked, 1.0, np.nan), colorscale=[[0, PADDING], [1, PADDING]],
                                  showscale=False, xgap=1, ygap=1, name="masked",
                                  text=np.where(blocked, "−∞", ""), texttemplate="%{text}",
+                                 textfont=dict(color="#999"),
                                  hovertemplate="masked: score −∞, weight 0<extra></extra>"), 1, 1)
     w = _head_weights(trace, b, head)
-    fig.add_trace(_weights_trace(w, rows, cols, qlab, klab), 1, 2)
+    fig.add_trace(_weights_trace(w, rows, cols, qlab, klab, decimals=decimals), 1, 2)
     for c in (1, 2):
         _label_axes(fig, rows, cols, qlab, klab, 1, c)
     return finish(fig, height=min(700, 200 + 22 * len(rows)),
@@ -319,17 +323,17 @@ def _highlight(w, i, yq, yk, L, S):
 def pipeline(trace):
     """The layer's steps top to bottom, each with its formula and the shape of its result."""
     stages = trace.stages()
-    fig = go.Figure()
     n = len(stages)
+    notes = []  # one layout update for all boxes and arrows: adding them one by one re-validates every one
     for k, s in enumerate(stages):
         shape = "×".join(str(d) for d in s.shape)
-        fig.add_annotation(x=0.5, y=n - 1 - k, text=f"<b>{s.name}</b>   {s.formula}   <i>[{shape}]</i>",
-                           showarrow=False, bordercolor=HIGHLIGHT if s.name in ("scores", "weights") else "#888",
-                           borderwidth=2, borderpad=6, bgcolor="rgba(128,128,128,0.12)", font=dict(size=15))
+        notes.append(dict(x=0.5, y=n - 1 - k, text=f"<b>{s.name}</b>   {s.formula}   <i>[{shape}]</i>",
+                          showarrow=False, bordercolor=HIGHLIGHT if s.name in ("scores", "weights") else "#888",
+                          borderwidth=2, borderpad=6, bgcolor="rgba(128,128,128,0.12)", font=dict(size=15)))
         if k:
-            fig.add_annotation(x=0.5, y=n - 1 - k + 0.28, ax=0.5, ay=n - k - 0.28, xref="x", yref="y",
-                               axref="x", ayref="y", showarrow=True, arrowhead=2, arrowwidth=1.5, arrowcolor="#888",
-                               text="")
+            notes.append(dict(x=0.5, y=n - 1 - k + 0.28, ax=0.5, ay=n - k - 0.28, xref="x", yref="y", axref="x",
+                              ayref="y", showarrow=True, arrowhead=2, arrowwidth=1.5, arrowcolor="#888", text=""))
+    fig = go.Figure(layout=dict(annotations=notes))
     fig.update_xaxes(visible=False, range=[0, 1])
     fig.update_yaxes(visible=False, range=[-0.6, n - 0.4])
     what = "additive attention" if trace.kind == "additive" else \
@@ -347,6 +351,8 @@ def _matrix(fig, z, row, col, *, zrange=None, colorscale=DIVERGING, name=""):
         t.update(texttemplate="%{z:.2f}", textfont=dict(size=10))
     fig.add_trace(t, row, col)
     grid_axes(fig, row, col, z.shape[0], z.shape[1])
+    if z.shape[1] > 2 * z.shape[0] and z.shape[1] > 12:  # a wide V or output: square cells would be slivers
+        fig.update_yaxes(scaleanchor=None, row=row, col=col)
 
 
 def pipeline_matrices(trace, b=0, head=0, query_tokens=None, key_tokens=None):
@@ -365,7 +371,7 @@ def pipeline_matrices(trace, b=0, head=0, query_tokens=None, key_tokens=None):
     w = as_numpy(trace.weights[b, head])[np.ix_(rows, cols)]
     d, dv = q.shape[1], v.shape[1]
     if trace.kind == "additive":
-        titles = (f"W_q q   ({L}×{d})", f"(W_k k)ᵀ   ({d}×{S})", f"scores = vᵀ tanh(W_q q + W_k k) + M   ({L}×{S})")
+        titles = (f"W_q q   ({L}×{d})", f"(W_k k)ᵀ   ({d}×{S})", f"scores = vᵀ tanh(·) + M   ({L}×{S})")
     else:
         titles = (f"Q   ({L}×{d})", f"Kᵀ   ({d}×{S})", f"scores = Q Kᵀ / √{d} + M   ({L}×{S})")
     titles += (f"weights = softmax(scores)   ({L}×{S})", f"V   ({S}×{dv})", f"output = weights V   ({L}×{dv})")

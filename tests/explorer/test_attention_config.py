@@ -150,3 +150,22 @@ def test_trace_of_the_run_is_a_real_trace():
     t, inputs = ac.run(ac.LayerConfig(embed_dim=8, num_heads=2), ac.InputConfig(), ac.MaskConfig(), 0)
     again = trace_attention(t.module, inputs.query)
     assert torch.equal(again.weights, t.weights)
+
+
+@pytest.mark.parametrize("cfg, icfg", [
+    (ac.LayerConfig(), ac.InputConfig()),
+    (ac.LayerConfig(bias=False, kdim=8, vdim=12), ac.InputConfig(cross=True)),
+    (ac.LayerConfig(kind="additive", embed_dim=8, kdim=4, hidden_dim=3), ac.InputConfig(cross=True)),
+])
+def test_parameter_count_formula_adds_up(cfg, icfg):
+    t, inputs = ac.run(cfg, icfg, ac.MaskConfig(), 0)
+    count, formula = dict(ac.shape_rows(t, inputs))["parameters"].split(" = ")
+    assert int(count.replace(",", "")) == sum(p.numel() for p in t.module.parameters())
+    assert eval(formula.replace("·", "*")) == int(count.replace(",", ""))  # the formula is the count
+
+
+def test_settings_rows_name_the_view():
+    rows = dict(ac.settings_rows(ac.LayerConfig(), ac.InputConfig(pads=1), ac.MaskConfig(causal=True,
+                                                                                       blocked=((1, 0),)), 7))
+    assert rows["layer"] == "nn.MultiheadAttention" and rows["num_heads"] == 4 and rows["seed"] == 7
+    assert rows["sentence"] == ex.SENTENCES[0] and rows["masked cells"] == "1-0" and rows["causal mask"]

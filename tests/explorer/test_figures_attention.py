@@ -102,6 +102,9 @@ def test_scores_vs_weights_marks_minus_infinity(padded):
     assert (np.array(overlay.text) == "−∞").sum() == masked.sum()
     assert np.isnan(np.array(scores.z, dtype=float)[masked]).all()
     assert (np.array(weights.z, dtype=float)[masked] == 0).all()
+    assert scores.texttemplate == weights.texttemplate == "%{z:.2f}"
+    compact = fa.scores_vs_weights(t, 1, 0, tokens[1], tokens[1], decimals=1)
+    assert compact.data[0].texttemplate == compact.data[2].texttemplate == "%{z:.1f}"
 
 
 def test_causal_additive_figures(causal):

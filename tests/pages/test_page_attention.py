@@ -76,13 +76,13 @@ def test_defaults_draw_the_real_module_weights():
 
 @pytest.mark.parametrize("state", [
     {"attention.kind": "AdditiveAttention (Bahdanau)"},
-    {"attention.kind": "AdditiveAttention (Bahdanau)", "attention.hidden": 8, "attention.mode": "cross"},
+    {"attention.kind": "AdditiveAttention (Bahdanau)", "attention.hidden": 8, "attention.mode": "cross-attention"},
     {"attention.E": 8}, {"attention.E": 64, "attention.heads": 16}, {"attention.heads": 1}, {"attention.heads": 8},
     {"attention.bias": False}, {"attention.bf": False}, {"attention.avg": "per head"}, {"attention.dtype": "float64"},
-    {"attention.src": "random"}, {"attention.src": "random", "attention.B": 3, "attention.b": 2},
-    {"attention.src": "random", "attention.L": 32, "attention.mode": "cross", "attention.S": 32, "attention.pads": 5},
-    {"attention.mode": "cross"}, {"attention.mode": "cross", "attention.kdim": 8, "attention.vdim": 12},
-    {"attention.mode": "cross", "attention.bf": False, "attention.kdim": 64, "attention.causal": True},
+    {"attention.src": "random tensors"}, {"attention.src": "random tensors", "attention.B": 3, "attention.b": 2},
+    {"attention.src": "random tensors", "attention.L": 32, "attention.mode": "cross-attention", "attention.S": 32, "attention.pads": 5},
+    {"attention.mode": "cross-attention"}, {"attention.mode": "cross-attention", "attention.kdim": 8, "attention.vdim": 12},
+    {"attention.mode": "cross-attention", "attention.bf": False, "attention.kdim": 64, "attention.causal": True},
     {"attention.text": ex.SENTENCES[1]}, {"attention.pe": False}, {"attention.pads": 3},
     {"attention.pads": 3, "attention.kpm": False}, {"attention.causal": True}, {"attention.cells": "0-1, 3-2"},
     {"attention.head": 3}, {"attention.q": "10: ."}, {"attention.k": "5: mat"}, {"attention.predict.on": True},
@@ -146,7 +146,7 @@ def test_key_padding_hides_the_pads_and_without_it_they_take_weight():
     ({"attention.text": "word " * 70}, "70 tokens"),
     ({"attention.cells": "0-1, banana"}, "Cannot read the masked cell"),
     ({"attention.cells": "0-0", "attention.causal": True}, "Query 0 (batch 0) has every key masked"),
-    ({"attention.mode": "cross", "attention.enc": "?!"}, None),
+    ({"attention.mode": "cross-attention", "attention.enc": "?!"}, None),
 ])
 def test_invalid_settings_show_a_message_not_a_traceback(state, message):
     at = run_page(PAGE, **state)
@@ -210,12 +210,15 @@ def test_a_link_reproduces_the_view():
     z = array(_heatmap(at)[0]["z"])
     assert math.isclose(z[3][1], float(w[0, 3, 1]), abs_tol=1e-6) and z[3][0] == 0.0
     assert any("The math of query 3 “on”, head 0" in h.value for h in at.subheader)
+    at = _through_app({"attention.mode": "cross-attention", "attention.kdim": "16", "attention.src": "typed sentence"})
+    assert not at.exception and not at.warning
+    assert "(1, 7, 16) / (1, 7, 32)" in at.table[0].value.to_string()  # keys of kdim 16, values of embed_dim 32
 
 
 @pytest.mark.parametrize("params", [
     {"attention.E": "99999", "attention.heads": "-4"},
     {"attention.kind": "<script>alert(1)</script>", "attention.src": "'; DROP TABLE"},
-    {"attention.L": "1e400", "attention.pads": "abc", "attention.src": "random"},
+    {"attention.L": "1e400", "attention.pads": "abc", "attention.src": "random tensors"},
     {"attention.text": "`" * 3000, "attention.q": "9" * 50},
     {"attention.cells": "[x](javascript:alert(1))"},
 ])
