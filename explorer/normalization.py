@@ -337,8 +337,27 @@ def _moments(v, dims, centre=True):
     """
     mean = v.mean(dim=dims, keepdim=True) if centre else None                 # (1, C, 1, 1) for BatchNorm2d
     centered = v - mean if centre else v                                      # v's shape
-    var = (centered * centered).mean(dim=dims, keepdim=True)
+    var = _sum_of_squares(centered, None, dims) / math.prod(v.shape[d] for d in dims)
     return (mean if centre else torch.zeros_like(var)), var, centered
+
+
+def _sum_of_squares(v, mean, dims):
+    """sum((v - mean)^2) over `dims` (keepdim; mean None: of v^2), one slice of dim 0 at a time, so
+    the full-size tensor of squares is never built (on a big batch it costs more than the forward)."""
+    step = max(1, CHUNK // max(1, v[0].numel()))
+    parts = []
+    for lo in range(0, v.shape[0], step):
+        d = v[lo:lo + step] if mean is None else v[lo:lo + step] - _rows(mean, lo, lo + step, v)
+        parts.append((d * d).sum(dim=dims, keepdim=True))
+    return torch.stack(parts).sum(0) if 0 in dims else torch.cat(parts)      # the statistics' shape
+
+
+def _batch_moments(v, dims):
+    """This input's mean and biased variance over `dims` (keepdim) when they are only reported, not
+    used (eval mode normalizes with the running statistics): var = sum((v - mean)^2) / n, one slice
+    of dim 0 at a time, so no full-size copy of v is made."""
+    mean = v.mean(dim=dims, keepdim=True)                                     # (1, C, 1, 1) for BatchNorm2d
+    return mean, _sum_of_squares(v, mean, dims) / math.prod(v.shape[d] for d in dims)
 
 
 def _stat_dims(kind, module, x, unbatched):
@@ -432,7 +451,10 @@ def trace_norm(module, x):
     # this input's statistics, and the running buffers before torch's forward updates them
     dims = _stat_dims(kind, module, x, unbatched)
     v = x.reshape(x.shape[0], groups, -1) if kind == "group" else x           # GroupNorm: (N, G, C/G*L)
-    batch_mean, batch_var, centered = _moments(v, dims, centre=kind != "rms")
+    if uses_batch_stats:
+        batch_mean, batch_var, centered = _moments(v, dims, centre=kind != "rms")
+    else:
+        batch_mean, batch_var = _batch_moments(v, dims)
     _require_finite(x, batch_mean, batch_var)
     count = math.prod(v.shape[d] for d in dims)
     unbiased = batch_var * (count / (count - 1)) if count > 1 else None
@@ -443,19 +465,20 @@ def trace_norm(module, x):
     if not uses_batch_stats:  # eval mode: one running statistic per channel, shared by every sample
         mean, var = (_param_view(r, kind, x, unbatched) for r in (running["running_mean_before"],
                                                                   running["running_var_before"]))
-        centered = x - mean                                                   # x's shape
     std = torch.sqrt(var + eps)
-    # centered is our own tensor (except RMSNorm's, which is x): dividing in place saves a full-size copy
-    normalized = (centered / std if kind == "rms" else centered.div_(std)).reshape(x.shape)
+    weight, bias = _param(module, "weight"), _param(module, "bias")
+    gamma, beta = (None if p is None else _param_view(p, kind, x, unbatched) for p in (weight, bias))
+    # x - mean is our own tensor after _moments (not for RMSNorm, where it is x): divide it in place
+    in_place = uses_batch_stats and kind != "rms"
+    normalized, manual, gap = _normalize_and_check(centered if in_place else v, None if kind == "rms" else mean,
+                                                   std, in_place, x.shape, gamma, beta, output)
     if kind == "group":
         n = x.shape[0]
         mean, var = batch_mean, batch_var = batch_mean.view(n, groups), batch_var.view(n, groups)  # (N, G)
         unbiased = unbiased.view(n, groups) if unbiased is not None else None
 
-    weight, bias = _param(module, "weight"), _param(module, "bias")
-    manual = _apply_affine(normalized, weight, bias, kind, x, unbatched)
     return NormTrace(
-        module=module, kind=kind, x=x, output=output, manual=manual, max_abs_error=_largest_gap(output, manual),
+        module=module, kind=kind, x=x, output=output, manual=manual, max_abs_error=gap,
         reduced_dims=dims if kind != "group" else tuple(range(1, x.dim())), uses_batch_stats=uses_batch_stats,
         unbatched=unbatched, num_groups=groups, eps=eps, count=count, mean=mean, var=var,
         batch_mean=batch_mean, batch_var=batch_var, unbiased_var=unbiased, normalized=normalized,
@@ -467,26 +490,55 @@ def _param(module, name):
     return None if p is None else p.detach().clone()
 
 
-def _apply_affine(normalized, weight, bias, kind, x, unbatched):
-    """gamma * normalized + beta; without an affine the normalized values are the output."""
-    if weight is None and bias is None:
-        return normalized
-    if weight is None:
-        return normalized + _param_view(bias, kind, x, unbatched)
-    gamma = _param_view(weight, kind, x, unbatched)
-    if bias is None:
-        return normalized * gamma
-    return torch.addcmul(_param_view(bias, kind, x, unbatched), normalized, gamma)  # beta + gamma * x_hat
+CHUNK = 1 << 18  # values per slice of dim 0: a slice stays in cache while every step runs over it
 
 
-def _largest_gap(output, manual):
-    """max |output - manual|, a million values at a time: on a big batch a full-size difference
-    tensor costs more (fresh memory) than the comparison itself."""
+def _rows(t, lo, hi, like):
+    """Rows lo:hi of a tensor that has one row per row of `like`; a broadcast one stays whole."""
+    return t[lo:hi] if t.dim() == like.dim() and t.shape[0] == like.shape[0] != 1 else t
+
+
+def _normalize_and_check(v, mean, std, in_place, shape, gamma, beta, output):
+    """normalized = (v - mean) / std (v / std when mean is None; v already centred when in_place),
+    manual = gamma * normalized + beta, and max |output - manual|.
+
+    The very same elementwise ops as on whole tensors, a slice of dim 0 at a time: on a big batch
+    each full-size pass would fetch the data from memory again, which costs more than the arithmetic.
+
+    Returns:
+        (normalized, manual, largest gap); normalized and manual have `shape` (x's), and are the
+        same tensor without an affine.
+    """
+    normalized = v if in_place else torch.empty_like(v)                      # v's shape
+    affine = gamma is not None or beta is not None
+    manual = torch.empty(shape, dtype=v.dtype) if affine else None            # x's shape
+    step = max(1, CHUNK // max(1, v[0].numel()))
     gap = 0.0
-    for o, m in zip(output.reshape(-1).split(1 << 20), manual.reshape(-1).split(1 << 20)):
-        lo, hi = torch.aminmax(o - m)
-        gap = max(gap, float(hi), -float(lo))
-    return gap
+    for lo in range(0, v.shape[0], step):
+        hi = min(v.shape[0], lo + step)
+        out, sd = normalized[lo:hi], _rows(std, lo, hi, v)
+        if in_place:
+            out.div_(sd)
+        elif mean is None:
+            torch.div(v[lo:hi], sd, out=out)
+        else:
+            torch.sub(v[lo:hi], _rows(mean, lo, hi, v), out=out).div_(sd)
+        x_hat = out.reshape((hi - lo,) + tuple(shape[1:]))                    # x's shape, rows lo:hi
+        y = x_hat
+        if affine:
+            y = manual[lo:hi]
+            g = None if gamma is None else _rows(gamma, lo, hi, manual)
+            b = None if beta is None else _rows(beta, lo, hi, manual)
+            if g is None:
+                torch.add(x_hat, b, out=y)
+            elif b is None:
+                torch.mul(x_hat, g, out=y)
+            else:
+                torch.addcmul(b, x_hat, g, out=y)                             # beta + gamma * x_hat
+        low, high = torch.aminmax(output[lo:hi] - y)
+        gap = max(gap, float(high), -float(low))
+    normalized = normalized.reshape(shape)
+    return normalized, (manual if affine else normalized), gap
 
 
 def _running_gap(module, running):
