@@ -246,7 +246,7 @@ def _value_and_slope(module, t):
     with torch.enable_grad():
         leaf = t.detach().requires_grad_(True)                               # a new leaf; t itself untouched
         y = module(leaf)
-        (dy,) = torch.autograd.grad(y, leaf, torch.ones_like(y))
+        (dy,) = torch.autograd.grad(y.sum(), leaf)                           # pointwise: d(Σ f)/dx_i = f'(x_i)
     return y.detach(), dy
 
 

@@ -575,6 +575,12 @@ def test_worked_softmax_of_a_row_of_a_matrix():
     assert w.value == pytest.approx(0.75, abs=1e-12) and w.index == (1, 1)
 
 
+def test_worked_steps_only_for_the_activations_the_trace_accepts():
+    from types import SimpleNamespace
+    with pytest.raises(ExplorerError, match="No worked steps for Hardtanh"):
+        worked(SimpleNamespace(x=torch.ones(1), module=nn.Hardtanh()), 0)
+
+
 @pytest.mark.parametrize("index", [5, (0, 0), -1, (True,)])
 def test_worked_rejects_entries_outside_the_input(index):
     with pytest.raises(ExplorerError, match="is not in the input"):
