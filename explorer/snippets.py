@@ -1,16 +1,30 @@
 """PyTorch source code that reproduces what a page shows, number for number.
 
 Floats are written with repr(), which round-trips exactly, so the snippet's module and input hold
-the very same values as the page's.
+the very same values as the page's. Large tensors are written as their raw bytes in base64: exact
+too, and a 512x512 image stays one short line instead of megabytes of digits.
 """
+import base64
+
 import torch
+
+MAX_LITERAL_VALUES = 1024
 
 
 def tensor_literal(t):
-    """Python source for a tensor with exactly these values and this dtype."""
+    """Python source for a tensor with exactly these values and this dtype.
+
+    >>> tensor_literal(torch.tensor([1.5, -2.0]))
+    'torch.tensor([1.5, -2.0])'
+    """
     t = t.detach()
-    body = _nested(t.double().tolist())
     dtype = "" if t.dtype == torch.float32 else f", dtype={t.dtype}"
+    if t.numel() > MAX_LITERAL_VALUES and t.is_floating_point():
+        data = base64.b64encode(t.contiguous().cpu().numpy().astype(f"<{t.numpy().dtype.str[1:]}").tobytes())
+        shape = ", ".join(map(str, t.shape))
+        return (f'torch.frombuffer(bytearray(__import__("base64").b64decode("{data.decode()}")), '
+                f"dtype={t.dtype}).reshape({shape})")
+    body = _nested(t.double().tolist())
     return f"torch.tensor({body}{dtype})"
 
 

@@ -85,9 +85,23 @@ def shapes_panel(rows):
     st.table(pd.DataFrame(rows, columns=["", "value"]).set_index(""))
 
 
+MAX_SHOWN_CODE = 20_000  # beyond this, long lines (large tensors) are shortened on screen
+MAX_SHOWN_LINE = 400
+
+
 def code_box(code, filename):
-    """Runnable PyTorch source, with the copy button of st.code and a .py download."""
-    st.code(code, language="python")
+    """Runnable PyTorch source, with the copy button of st.code and a .py download.
+
+    A line holding a large tensor would cost the browser megabytes of highlighted text: on screen
+    it is shortened, and the downloaded file (which runs as is) keeps every value.
+    """
+    lines = code.splitlines()
+    long = len(code) > MAX_SHOWN_CODE
+    shown = "\n".join(line if not long or len(line) <= MAX_SHOWN_LINE
+                      else line[:MAX_SHOWN_LINE - 40] + " … " + line[-30:] for line in lines)
+    st.code(shown, language="python")
+    if long:
+        st.caption("Long values are shortened on screen; download the file to run it with every value.")
     st.download_button("Download as .py", code, file_name=filename, mime="text/x-python",
                        key=f"dl-{filename}", on_click="ignore")
 

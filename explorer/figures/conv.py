@@ -14,6 +14,7 @@ SMALL = 49  # in the small multiples of the channel stack, more numbers than thi
 ZOOM = {1: 48, 2: 12}
 OVERVIEW_CAP = 96  # cells per side of a map drawn whole; larger maps show each patch by its extreme
 OVERVIEW_CLICKS = 2  # index of the overview's clickable layer
+CLICK_GRID = 32
 STACK_CAP = 48     # the same for the small multiples of the channel stack
 
 
@@ -187,8 +188,11 @@ def overview(trace, n=0, c_out=0, c_in=0, block=None):
                               xgap=0, ygap=0), 1, col)
         if trace.dims == 2:
             grid_axes(fig, 1, col, 99, 99)
-    # a heatmap cannot be clicked, a marker can: one invisible marker per drawn output cell
-    r, c = np.meshgrid(rows, cols, indexing="ij")
+    # a heatmap cannot be clicked, a marker can: a grid of invisible markers over the output, no
+    # finer than CLICK_GRID per side (thousands of SVG markers would stall the browser)
+    r, c = np.meshgrid(*(np.unique(np.linspace(0, len(a) - 1, min(len(a), CLICK_GRID)).round().astype(int))
+                         for a in (rows, cols)), indexing="ij")
+    r, c = rows[r], cols[c]
     fig.add_trace(go.Scatter(x=c.ravel(), y=r.ravel(), mode="markers", name="click to step here",
                              marker=dict(size=8, symbol="square", opacity=0.01),
                              hovertemplate="output row %{y}, column %{x}<br>click: step through the block "

@@ -58,3 +58,29 @@ def test_play_button_animates(app, page):
     page.wait_for_timeout(1600)
     assert outline() != before
     assert page.console_errors == []
+
+
+def test_a_512_pixel_upload_steps_one_block_and_a_click_moves_it(app, page, tmp_path):
+    import io
+
+    from PIL import Image, ImageDraw
+    img = Image.new("L", (512, 512), 0)
+    ImageDraw.Draw(img).ellipse((100, 100, 400, 400), outline=255, width=30)
+    path = tmp_path / "ring.png"
+    img.save(path)
+    open_page(page, f"{app}/convolution?conv.src=image&conv.imgsize=512", chart_count=1)
+    page.locator("input[type=file]").set_input_files(str(path))
+    page.get_by_text("The output is 510 × 510").wait_for(timeout=120_000)
+    wait_idle(page, timeout=120_000)
+    page.wait_for_function("document.querySelectorAll('.js-plotly-plot').length >= 2", timeout=60_000)
+    frame_z = page.evaluate("() => document.querySelectorAll('.js-plotly-plot')[0]._transitionData._frames[0].data[0].z")
+    assert len(frame_z) == 12 and len(frame_z[0]) == 12          # one 12x12 block, not 510x510
+    drag = page.locator(".js-plotly-plot").nth(1).locator(".nsewdrag").nth(1)
+    drag.scroll_into_view_if_needed()
+    box = drag.bounding_box()
+    page.mouse.click(box["x"] + box["width"] * 0.5, box["y"] + box["height"] * 0.5)
+    page.wait_for_function("() => location.search.includes('conv.zoom_row=')", timeout=120_000)
+    wait_idle(page, timeout=120_000)
+    row = int(page.url.split("conv.zoom_row=")[1].split("&")[0])
+    assert 200 <= row <= 300                                      # the middle of the output, not its corner
+    assert page.console_errors == []

@@ -70,10 +70,11 @@ def test_seeded_init_leaves_global_rng_alone():
     (ConvConfig(kind="Conv2d", in_channels=2, out_channels=2, groups=2, padding="same", dilation=2), torch.float32),
     (ConvConfig(kind="ConvTranspose1d", stride=2, output_padding=1, padding=1), torch.float64),
     (ConvConfig(kind="Conv1d", padding=2, padding_mode="circular"), torch.float32),
+    (ConvConfig(kind="Conv2d", in_channels=3, out_channels=2), torch.float32),  # 3x40x40: a bytes literal
 ])
 def test_snippet_runs_and_prints_the_same_numbers(cfg, dtype):
     m = build_conv(cfg, seed=1, dtype=dtype)
-    shape = (1, cfg.in_channels) + ((6, 5) if cfg.dims == 2 else (7,))
+    shape = (1, cfg.in_channels) + (((40, 40) if cfg.in_channels == 3 else (6, 5)) if cfg.dims == 2 else (7,))
     x = torch.randn(shape, generator=torch.Generator().manual_seed(2), dtype=dtype)
     t = trace_conv(m, x)
     code = snippet(cfg, t) + "import json\nprint(json.dumps(y.detach().double().flatten().tolist()))\n"
