@@ -27,9 +27,10 @@ panels.header("Time-series pipeline", "The model of the time-series notes predic
               "and a **Linear** head makes the prediction. Every stage is a real module, traced.")
 classroom.tour(PAGE, [
     "Press ▶ under the forecast: the player steps through the predictions in your browser. Green rings are the "
-    "true next values, orange diamonds the predictions, and the dots on the window grow with its attention weight.",
-    "Set **Training steps** to 0: the untrained model barely moves. Raise it again and compare the held-out "
-    "error with the naive forecast's (next value = last value).",
+    "true next values, blue diamonds the predictions, and the orange dots on the window grow with its attention "
+    "weight.",
+    "Set **Training steps** to 0: the untrained model's predictions are a flat line. Raise it again and compare "
+    "the held-out error with the naive forecast's (next value = last value).",
     "Follow one window down **One window through the model**: the shape at every arrow, and the permute that "
     "turns [batch, channels, seq] into the [seq, batch, features] the LSTM reads.",
     "Open the **① Conv1d** tab and step the kernel: each d_t is x_(t−1) − x_(t+1). The first and last steps "
@@ -147,7 +148,10 @@ with c1:
     st.metric("Naive forecast, held out (MSE)", f"{fc.naive_test_mse:.4g}")
     st.metric("Training error (MSE)", f"{fc.train_mse:.4g}")
     st.caption(f"{len(fc.steps)} predictions, {fc.n_train} of them of training targets; window {cfg.window}, "
-               f"hidden size {cfg.hidden}, {cfg.steps} Adam steps at learning rate {cfg.lr:g}, seed {seed}.")
+               f"hidden size {cfg.hidden}, {cfg.steps} Adam steps at learning rate {cfg.lr:g}, seed {seed}."
+               + (" On the held-out part the model does worse than repeating the last value: it has not learned "
+                  "this pattern (try more steps, another learning rate, or a shorter window)."
+                  if fc.test_mse > fc.naive_test_mse else ""))
 with c2:
     if model.losses:
         panels.chart(recurrent_figures.loss_curve(model.losses), key="ts-loss")
@@ -168,8 +172,9 @@ panels.chart(forecast_figure(cfg, values, step), key="ts-forecast")
 
 # -- one window through the model -------------------------------------------------------------------
 st.subheader(f"One window through the model: the {cfg.window} values before step {step}")
-scaling, trace = pipeline(cfg, values, step)
-flow, stage_view = window_figures(cfg, values, step)
+with panels.explorer_errors():
+    scaling, trace = pipeline(cfg, values, step)
+    flow, stage_view = window_figures(cfg, values, step)
 panels.chart(flow, key="ts-flow")
 panels.chart(stage_view, key="ts-values")
 

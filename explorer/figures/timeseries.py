@@ -91,12 +91,14 @@ def stage_values(trace, b=0, steps=None, max_units=MAX_UNITS):
     fig = make_subplots(rows=5, cols=1, row_heights=rows, vertical_spacing=0.1, subplot_titles=titles)
     text = T <= 32
     lo, hi = symmetric_range(x, d)
-    fig.add_trace(heatmap(x, zmin=lo, zmax=hi, name="x", text=text), 1, 1)
-    fig.add_trace(heatmap(d, zmin=lo, zmax=hi, name="d", text=text), 2, 1)
-    fig.add_trace(heatmap(h, zmin=-1, zmax=1, name="h", text=h.size <= 200), 3, 1)
+    two = dict(texttemplate="%{z:.2f}")    # scaled values: two decimals fit a cell, three digits may not
+    fig.add_trace(heatmap(x, zmin=lo, zmax=hi, name="x", text=text).update(two if text else {}), 1, 1)
+    fig.add_trace(heatmap(d, zmin=lo, zmax=hi, name="d", text=text).update(two if text else {}), 2, 1)
+    fig.add_trace(heatmap(h, zmin=-1, zmax=1, name="h", text=h.size <= 200).update(two if h.size <= 200 else {}), 3, 1)
     fig.add_trace(heatmap(w, zmin=0, zmax=max(float(w.max()), 1e-9), colorscale=SEQUENTIAL, name="weights",
                           text=text, hover="weight").update(texttemplate="%{z:.2f}" if text else None), 4, 1)
-    fig.add_trace(heatmap(c, zmin=-1, zmax=1, name="context", text=len(c) <= 32), 5, 1)
+    fig.add_trace(heatmap(c, zmin=-1, zmax=1, name="context", text=len(c) <= 32).update(two if len(c) <= 32 else {}),
+                  5, 1)
     every = max(1, T // 24)
     for r in (1, 2, 3, 4):
         fig.update_xaxes(showgrid=False, zeroline=False, matches="x", row=r, col=1, showticklabels=r == 4,
@@ -116,7 +118,7 @@ def stacked_stepper(fig, max_text=32):
     output cell t sits right under the window that makes it. Numbers are dropped past `max_text`
     cells, where they would overlap (hover still shows them)."""
     _restack(fig, [([0, 1], [0.74, 0.9]), ([0.45, 0.55], [0.46, 0.58]), ([0, 1], [0.1, 0.24])], max_text)
-    fig.update_layout(xaxis2=dict(showticklabels=False), xaxis3=dict(matches="x"))
+    fig.update_layout(xaxis=dict(showticklabels=False), xaxis2=dict(showticklabels=False), xaxis3=dict(matches="x"))
     return fig.update_layout(height=430)
 
 
@@ -141,8 +143,9 @@ def _restack(fig, domains, max_text):
         annotation.update(x=0.5, y=yd[1], yanchor="bottom", xanchor="center")
     cells = max((np.atleast_2d(t.z).shape[1] for t in fig.data if t.type == "heatmap" and t.z is not None),
                 default=0)
-    if cells > max_text:
-        fig.update_traces(texttemplate=None, selector=dict(type="heatmap"))
+    numbered = [t for t in fig.data if t.type == "heatmap" and t.texttemplate]
+    for t in numbered:  # a long row: two decimals fit a cell; past max_text cells nothing fits
+        t.texttemplate = None if cells > max_text else ("%{z:.2f}" if cells > 12 else t.texttemplate)
 
 
 # -- the forecast ------------------------------------------------------------------------------
@@ -175,14 +178,13 @@ def forecast(fc, series, selected=None, max_frames=MAX_FRAMES, max_points=MAX_PO
                              hovertemplate="step %{x}: predicted %{y:.4g}<extra></extra>"), 1, 1)
     wmax = max(float(fc.weights[keep].max()), 1.0 / W) * 1.1
     fig.add_trace(go.Scatter(y=[], dx=1, mode="markers", name="window it read (size = weight)",
-                             marker=dict(size=[], color=[], colorscale=SEQUENTIAL, cmin=0, cmax=wmax,
-                                         line=dict(color="black", width=0.5)),
+                             marker=dict(size=[], color=HIGHLIGHT, opacity=0.85, line=dict(color=SERIES_GREY, width=1)),
                              hovertemplate="step %{x}: %{y:.4g}<extra>in the window</extra>"), 1, 1)
     fig.add_trace(go.Scatter(x=[], y=[], mode="markers", name="true next value",
                              marker=dict(size=14, color="rgba(0,0,0,0)", line=dict(color=ACCENT, width=3)),
                              hovertemplate="step %{x}: true %{y:.4g}<extra></extra>"), 1, 1)
     fig.add_trace(go.Scatter(x=[], y=[], mode="markers", name="its prediction",
-                             marker=dict(size=13, symbol="diamond", color=HIGHLIGHT, line=dict(color="black", width=1)),
+                             marker=dict(size=14, symbol="diamond", color=LINE, line=dict(color=SERIES_GREY, width=1)),
                              hovertemplate="step %{x}: predicted %{y:.4g}<extra></extra>"), 1, 1)
     fig.add_trace(go.Bar(y=[], dx=1, name="weights", marker_color=HIGHLIGHT, showlegend=False,
                          hovertemplate="step %{x}: weight %{y:.4f}<extra></extra>"), 2, 1)
@@ -222,7 +224,7 @@ def _forecast_frame(fc, series, i, wmax):
     W = fc.weights.shape[1]
     w = fc.weights[i]
     size = np.round(6 + 22 * np.sqrt(w / wmax), 1).tolist()
-    return [dict(x0=step - W, y=_short(series[step - W:step]), marker=dict(size=size, color=_short(w, 4))),
+    return [dict(x0=step - W, y=_short(series[step - W:step]), marker=dict(size=size)),
             dict(x=[step], y=_short([fc.truth[i]])),
             dict(x=[step], y=_short([fc.prediction[i]])),
             dict(x0=step - W, y=_short(w, 4))]

@@ -74,7 +74,8 @@ def test_forecast_frames_mark_each_window_its_weights_truth_and_prediction(run):
     frame = next(f for f in fig.frames if f.name == "100")
     window, truth, pred, bars = frame["data"]
     i = fc.index_of(100)
-    assert list(window["x"]) == list(bars["x"]) == list(range(100 - W, 100))
+    assert window["x0"] == bars["x0"] == 100 - W and len(window["y"]) == len(bars["y"]) == W
+    assert all(d.dx == 1 for d in fig.data if d.name in ("window it read (size = weight)", "weights"))
     assert np.allclose(window["y"], series[100 - W:100].numpy(), rtol=1e-5)
     assert np.allclose(bars["y"], fc.weights[i], atol=1e-5)
     assert truth["y"][0] == pytest.approx(float(series[100]), rel=1e-5)
