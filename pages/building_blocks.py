@@ -154,10 +154,10 @@ def linear_section():
                 else:
                     x = ex.parse_values(st.text_area("Input x1" if bilinear else "Input x: one row per input "
                                                      "vector, numbers split by commas", "1, 2, 3, 4",
-                                                     key=key(PAGE, "lin.typed"), height=90)).numpy()
+                                                     key=key(PAGE, "lin.typed"), height=90, bind=BIND)).numpy()
                     if bilinear:
                         x2 = ex.parse_values(st.text_area("Input x2", "1, 0, -1", key=key(PAGE, "lin.typed2"),
-                                                          height=90), name="x2").numpy()
+                                                          height=90, bind=BIND), name="x2").numpy()
                     st.caption(f"The weights are seeded (seed {seed}); the input is yours.")
     with panels.explorer_errors():
         setup = (cfg, preset, x, x2, seed, dtype_name)
@@ -364,7 +364,7 @@ def dropout_section():
                 x = ex.random_values((r, w) if r > 1 else (w,), seed + 1)
             elif source == "typed":
                 x = ex.parse_values(st.text_area("Values: numbers split by commas, one row per line", "1, 2, 3, 4, 5",
-                                                 key=key(PAGE, "drop.typed"), height=90))
+                                                 key=key(PAGE, "drop.typed"), height=90, bind=BIND))
             else:
                 x = torch.tensor(ex.NOTES_DROPOUT_INPUT)
         st.caption(f"The mask comes from torch.Generator().manual_seed({seed}) (the sidebar seed).")
