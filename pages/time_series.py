@@ -202,6 +202,11 @@ if inside == STAGES[3]:
 
 
 # -- math panel -------------------------------------------------------------------------------------
+def _n(v):
+    """A number for a worked product: negative ones in brackets."""
+    return f"({v:.6g})" if v < 0 else f"{v:.6g}"
+
+
 def _conv_math(k):
     win = trace.conv.window(0, 0, k)
     rows = [{"input": "padding" if t.input_index is None else f"x[{t.input_index[1]}]", "x": t.x,
@@ -217,8 +222,8 @@ def _lstm_math(k, u):
     rows = [{"gate": n, "W_i· x_t + b_i·": float(s.from_input[n][u]), "W_h· h_(t−1) + b_h·": float(s.from_hidden[n][u]),
              "after σ / tanh": g[n]} for n in trace.lstm.gate_names]
     c_prev, c = float(s.c_prev[u]), float(s.c[u])
-    worked = (f"c_{k}[{u}] = f·c_(t−1) + i·g = {g['forget']:.6g}·{c_prev:.6g} + {g['input']:.6g}·{g['cell']:.6g} "
-              f"= {c:.6g}, so **h_{k}[{u}]** = o·tanh(c) = {g['output']:.6g}·tanh({c:.6g}) = **{float(s.h[u]):.6g}**")
+    worked = (f"c_{k}[{u}] = f·c_(t−1) + i·g = {_n(g['forget'])}·{_n(c_prev)} + {_n(g['input'])}·{_n(g['cell'])} "
+              f"= {_n(c)}, so **h_{k}[{u}]** = o·tanh(c) = {_n(g['output'])}·tanh({c:.6g}) = **{float(s.h[u]):.6g}**")
     return (f"h_{k}[{u}], unit {u} of the LSTM's output at step {k}", float(trace.lstm.output[k, 0, u]), rows, worked)
 
 

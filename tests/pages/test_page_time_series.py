@@ -64,6 +64,28 @@ def test_the_math_panel_shows_the_conv_output_at_the_chosen_step():
     assert shown == pytest.approx(x[4] - x[6], rel=1e-4)                     # by the formula, not the page
 
 
+@pytest.fixture(scope="module")
+def default_model():
+    """The page's default model, trained here the same way (same series, config and seed)."""
+    import torch
+    from explorer.timeseries_training import TrainConfig, train, window_at
+    series = synthetic("sine", 160)
+    trained = train(series, TrainConfig())
+    with torch.no_grad():
+        return trained.model.stages(window_at(trained, series, 128))
+
+
+def test_the_math_panel_shows_the_lstm_state_and_attention_weight_the_modules_compute(default_model):
+    at = run_page(PAGE, **{"ts.stage": "LSTM", "ts.k": 3, "ts.unit": 2})
+    _check_ok(at)
+    h = float(default_model["lstm_out"][3, 0, 2])                          # nn.LSTM's own output
+    assert f"**h_3[2]** = o·tanh(c) = " in texts(at) and f"The module computed **{h:.6g}**." in texts(at)
+    at = run_page(PAGE, **{"ts.stage": "attention", "ts.k": 3})
+    _check_ok(at)
+    w = float(default_model["weights"][0, 0, 3])                            # AdditiveAttention's own weights
+    assert f"= **{w:.6g}**" in texts(at)
+
+
 def test_predict_then_reveal_hides_the_answer_until_checked():
     at = run_page(PAGE, **{"ts.predict.on": True, "ts.k": 5})
     _check_ok(at)
