@@ -53,3 +53,14 @@ def test_a_float64_model_gives_a_float64_snippet():
     code = snippet(trace, scaling, 12)
     assert "dtype=torch.float64" in code and ".double()" in code
     assert _run(code) == _expected(trace, scaling)
+
+
+def test_a_large_lstm_is_written_as_exact_bytes_and_still_matches():
+    model = TimeSeriesModel(32, seed=2)                                      # weight_hh_l0 has 4096 values
+    series = synthetic("steps", 80, seed=2)
+    scaling = scaling_of(series)
+    x = scaling.scale(series[:40]).float().view(1, 1, 40)
+    trace = trace_pipeline(model, x)
+    code = snippet(trace, scaling, 40)
+    assert "b64decode" in code
+    assert _run(code) == _expected(trace, scaling)
