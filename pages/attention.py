@@ -208,13 +208,13 @@ query = q_options.index(c[2].selectbox("Query token", q_options, key=key(PAGE, "
 def toggle_cell(point):
     """A click on a heatmap cell masks it, a second click unmasks it."""
     data = point.get("customdata")
-    if not isinstance(data, (list, tuple)) or len(data) != 2:
-        return
+    if not isinstance(data, (list, tuple)) or len(data) < 2:
+        return  # not a cell (the click landed on another trace)
     try:
         cells_now = ac.parse_cells(st.session_state.get(key(PAGE, "cells"), ""))
     except ExplorerError:
         return  # the page shows what is wrong with the typed cells
-    st.session_state[key(PAGE, "cells")] = ac.format_cells(ac.toggle_cell(cells_now, *data))
+    st.session_state[key(PAGE, "cells")] = ac.format_cells(ac.toggle_cell(cells_now, data[0], data[1]))
 
 
 st.subheader("Who attends to whom")

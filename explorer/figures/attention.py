@@ -17,6 +17,8 @@ from .theme import (ACCENT, DIVERGING, HIGHLIGHT, PADDING, SEQUENTIAL, add_playe
 
 MAX_SIDE = 64        # heatmaps keep at most this many evenly spread queries / keys
 MAX_FRAME_SIDE = 32  # animated heatmaps (one copy per frame) keep at most this many
+MAX_GRID_SIDE = 32   # so do the small panels of the heads grid, up to 17 of them
+MAX_NAMED_CELLS = 400  # up to this many cells, each one's hover names its tokens
 N_BINS = 8           # the lines view groups lines into this many widths
 MAX_HEADS = 16
 LINE_COLOR = "rgba(90,110,160,{a:.2f})"
@@ -64,16 +66,19 @@ def _label_axes(fig, rows, cols, qlab, klab, row=1, col=1):
 
 
 def _weights_trace(w, rows, cols, qlab, klab, name="weights", text=True, decimals=2):
-    """A 0..1 heatmap of w[rows][:, cols] whose hover names the query and key tokens; customdata
-    per cell is [query token, key token, query index, key index]."""
+    """A 0..1 heatmap of w[rows][:, cols] whose hover names the query and key: customdata per cell
+    is [query token, key token, query index, key index], or just the two indices on big grids,
+    where one label per cell would outweigh the numbers."""
     z = w[np.ix_(rows, cols)]
-    custom = np.array([[[qlab[i], klab[j], i, j] for j in cols] for i in rows], dtype=object)
     t = heatmap(z, zmin=0.0, zmax=1.0, colorscale=SEQUENTIAL, name=name, text=text)
     if text:
         t.update(texttemplate=f"%{{z:.{decimals}f}}")
-    t.update(customdata=custom,
-             hovertemplate="query %{customdata[0]} → key %{customdata[1]}<br>weight %{z:.4f}<extra></extra>")
-    return t
+    if len(rows) * len(cols) <= MAX_NAMED_CELLS:
+        custom = np.array([[[qlab[i], klab[j], i, j] for j in cols] for i in rows], dtype=object)
+    else:
+        custom = np.stack(np.meshgrid(rows, cols, indexing="ij"), axis=-1).astype(np.int16)  # (L, S, 2)
+    return t.update(customdata=custom,
+                    hovertemplate="query %{customdata[0]} → key %{customdata[1]}<br>weight %{z:.4f}<extra></extra>")
 
 
 def _row_box(fig, i, n_cols, row=1, col=1):
@@ -84,15 +89,21 @@ def _row_box(fig, i, n_cols, row=1, col=1):
 
 def _click_targets(w, rows, cols, qlab, klab):
     """Invisible markers over every cell: heatmaps cannot be clicked, markers can. customdata is
-    [query index, key index]; they carry the cell's hover too, since they sit on top."""
+    [query index, key index] as plain lists (a click reports a point's customdata as given, and a
+    typed array would not come back as a list); they carry the cell's hover too, since they sit on top."""
     ii, jj = np.meshgrid(np.arange(len(rows)), np.arange(len(cols)), indexing="ij")
     ii, jj = ii.ravel(), jj.ravel()
-    q = [rows[a] for a in ii]
-    k = [cols[c] for c in jj]
-    return go.Scatter(x=jj, y=ii, mode="markers", name="cells", marker=dict(size=18, symbol="square", opacity=0.01),
-                      customdata=[[a, c] for a, c in zip(q, k)],
-                      text=[f"query {qlab[a]} → key {klab[c]}<br>weight {w[a, c]:.4f}<br>click to mask / unmask"
-                            for a, c in zip(q, k)], hovertemplate="%{text}<extra></extra>")
+    q, k = np.asarray(rows)[ii], np.asarray(cols)[jj]
+    marker = dict(size=18, symbol="square", opacity=0.01)
+    if len(q) <= MAX_NAMED_CELLS:
+        return go.Scatter(x=jj, y=ii, mode="markers", name="cells", marker=marker,
+                          customdata=[[int(a), int(c)] for a, c in zip(q, k)],
+                          text=[f"query {qlab[a]} → key {klab[c]}<br>weight {w[a, c]:.4f}<br>click to mask / unmask"
+                                for a, c in zip(q, k)], hovertemplate="%{text}<extra></extra>")
+    return go.Scatter(x=jj, y=ii, mode="markers", name="cells", marker=marker,
+                      customdata=[[int(a), int(c), round(float(w[a, c]), 4)] for a, c in zip(q, k)],
+                      hovertemplate="query %{customdata[0]} → key %{customdata[1]}<br>weight %{customdata[2]:.4f}"
+                                    "<br>click to mask / unmask<extra></extra>")
 
 
 # -- heatmaps ----------------------------------------------------------------------------------
@@ -138,7 +149,7 @@ def heads_grid(trace, b=0, query_tokens=None, key_tokens=None, max_heads=MAX_HEA
     nrows = math.ceil(len(panels) / ncols)
     fig = make_subplots(rows=nrows, cols=ncols, subplot_titles=[_head_title(trace, h) for h in panels],
                         horizontal_spacing=0.04, vertical_spacing=0.08)
-    rows, cols = evenly_spaced(L, MAX_SIDE), evenly_spaced(S, MAX_SIDE)
+    rows, cols = evenly_spaced(L, MAX_GRID_SIDE), evenly_spaced(S, MAX_GRID_SIDE)
     small = len(rows) * len(cols) <= 25  # numbers only while a small panel still has room for them
     for k, h in enumerate(panels):
         r, c = k // ncols + 1, k % ncols + 1
@@ -148,7 +159,8 @@ def heads_grid(trace, b=0, query_tokens=None, key_tokens=None, max_heads=MAX_HEA
         fig.update_yaxes(showticklabels=c == 1, row=r, col=c)
     fig.update_xaxes(tickfont=dict(size=10))
     fig.update_yaxes(tickfont=dict(size=10))
-    finish(fig, height=60 + nrows * (40 + min(380, 900 // ncols)))
+    thinned = "Every head: an evenly spread subset of queries and keys" if (len(rows), len(cols)) != (L, S) else None
+    finish(fig, height=60 + nrows * (40 + min(380, 900 // ncols)), title=thinned)
     longest = max(len(qlab[i]) for i in rows)  # room for the first column's query labels
     return fig.update_layout(margin=dict(l=10 + 7 * min(longest, 14)))
 
@@ -483,7 +495,7 @@ def entropy_vs_scale(trace, b=0, head=0, query_tokens=None, key_tokens=None, mul
     fig.update_yaxes(range=[-0.05 * uniform, 1.25 * uniform + 1e-9], row=1, col=3)
     fig.update_xaxes(type="log" if mults[0] > 0 else "linear", title_text="multiplier of the scale", row=1, col=3)
     frames = [dict(name=str(k), traces=[0, 1, 4], data=[
-        dict(type="heatmap", z=as_numpy(t.weights[b, head])[np.ix_(rows, cols)]),
+        dict(type="heatmap", z=as_numpy(t.weights[b, head])[np.ix_(rows, cols)].astype(np.float32)),
         dict(type="bar", x=entropies[k][rows]),
         dict(type="scatter", x=[m], y=[float(curve[k])])]) for k, (m, t) in enumerate(zip(mults, temps))]
     start = int(np.argmin(np.abs(np.array(mults) - selected)))

@@ -254,3 +254,21 @@ def test_preview_is_a_small_causal_map():
     (hm,) = fig.data
     z = np.array(hm.z, dtype=float)
     assert fig.layout.height == 150 and np.allclose(np.triu(z, 1), 0) and np.allclose(z.sum(1), 1)
+
+
+def test_big_grids_carry_indices_not_labels():
+    q, k, v = ex.random_inputs(1, 30, 30, 8, seed=0)
+    t = trace_attention(ex.make_layer("multihead", 8, 2), q, k, v)
+    fig = fa.weights_heatmap(t, 0, 1, clickable=True)
+    hm, cells = fig.data
+    custom = _arr(hm.customdata) if isinstance(hm.customdata, dict) else np.asarray(hm.customdata)
+    assert custom.shape == (30, 30, 2) and tuple(custom[4, 7]) == (4, 7)
+    targets = np.asarray(cells.customdata, dtype=float)
+    n = list(map(tuple, targets[:, :2].astype(int))).index((4, 7))
+    assert targets[n, 2] == pytest.approx(float(t.weights[0, 1, 4, 7]), abs=5e-5) and cells.text is None
+    grid = fa.heads_grid(t, 0)
+    assert "evenly spread subset" not in (grid.layout.title.text or "")
+    big = trace_attention(ex.make_layer("multihead", 8, 2), *ex.random_inputs(1, 40, 40, 8, seed=0))
+    grid = fa.heads_grid(big, 0)
+    assert np.array(grid.data[0].z, dtype=float).shape == (fa.MAX_GRID_SIDE, fa.MAX_GRID_SIDE)
+    assert "evenly spread subset" in grid.layout.title.text
