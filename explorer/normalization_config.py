@@ -160,9 +160,10 @@ def snippet(trace, x_code=None, replay=None):
         lines += x_code.splitlines()
         if trace.x.dtype == torch.float32:
             lines.append("x = x.float()")
-    if replay is not None and trace.running_mean_before is not None:
-        lines += replay_code(trace, *replay)
-    if trace.kind in ("batch", "instance"):
+    replayed = replay is not None and trace.running_mean_before is not None
+    if replayed:
+        lines += replay_code(trace, *replay)                                  # leaves the layer in train mode
+    if trace.kind in ("batch", "instance") and not (replayed and module.training):
         lines.append("layer.train()" if module.training else "layer.eval()")
     lines += ["with torch.no_grad():", "    y = layer(x)", "print(y)"]
     lines += statistics_code(trace)

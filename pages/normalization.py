@@ -154,6 +154,8 @@ def run(cfg, x, seed, dtype_name):
     return run_norm(cfg, torch.from_numpy(x).to(getattr(torch, dtype_name)), seed)
 
 
+# Figures are cached with st.cache_resource and only ever read (st.plotly_chart sends a copy): a go.Figure
+# from st.cache_data is unpickled and re-validated on every rerun, which costs more than the rest of it.
 @st.cache_resource(max_entries=64, show_spinner=False)
 def comparison(x, num_groups, dtype_name):
     """All five layers on the same input, so the groupings can be compared at a glance."""
@@ -197,13 +199,15 @@ index = tuple(int(cols[d + 1].number_input(name, 0, size - 1, 0, key=key(PAGE, f
 
 
 @st.cache_resource(max_entries=64, show_spinner=False)
-def grouping_figure(setup, index):
-    return figures.grouping(run(*setup)[0], selected=index, **DRAWN)
+def grouping_figure(setup, index, cell_px):
+    return figures.grouping(run(*setup)[0], selected=index, cell_px=cell_px, **DRAWN)
 
 
-c1, c2 = st.columns([3, 2])
+# on a projector the numbers in the cells are larger: the grid gets the full width and bigger cells
+c1, c2 = (st.container(), st.container()) if classroom.presenting() else st.columns([3, 2])
 with c1:
-    panels.chart(grouping_figure(setup, index), key="norm-grouping", on_click=select_clicked)
+    panels.chart(grouping_figure(setup, index, 46 if classroom.presenting() else 30), key="norm-grouping",
+                 on_click=select_clicked)
     n_all, c_all, l_all = trace.ncl(trace.x).shape
     thinned = [f"{min(DRAWN[k], v)} of {v} {what}" for k, v, what in (
         ("max_samples", n_all, "samples"), ("max_channels", c_all, "channels"), ("max_cells", l_all, "positions"))

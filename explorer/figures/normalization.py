@@ -107,12 +107,13 @@ def _block_axes(fig, xticks, yticks, row=1, col=1, side="top"):
                      scaleanchor=fig.get_subplot(row, col).xaxis.plotly_name.replace("axis", ""), row=row, col=col)
 
 
-def grouping(trace, *, max_samples=4, max_channels=8, max_cells=64, show_values=None, selected=None):
+def grouping(trace, *, max_samples=4, max_channels=8, max_cells=64, show_values=None, selected=None, cell_px=30):
     """x as N × C blocks of positions; cells of one colour share one mean and variance.
 
     Hovering a cell names its statistic and shows its mean and √(var + ε). Big inputs are thinned
     to `max_samples` × `max_channels` blocks of at most `max_cells` cells. With `selected` (an index
     into x), the cells of its statistic are outlined in black and the cell itself in orange.
+    `cell_px` sets the height per grid row (cells are square), e.g. larger for a projector.
     """
     heat, xticks, yticks = _grouping_heatmap(trace, max_samples, max_channels, max_cells, show_values)
     fig = make_subplots(rows=1, cols=1)
@@ -122,12 +123,13 @@ def grouping(trace, *, max_samples=4, max_channels=8, max_cells=64, show_values=
     if selected is not None:
         for t in _selection_outlines(trace, selected, max_samples, max_channels, max_cells):
             fig.add_trace(t, 1, 1)
-    _block_axes(fig, xticks, yticks)
+    _block_axes(fig, xticks, yticks, side="bottom")                          # the two title lines sit on top
     n_stats = trace.mean.numel()
     what = "mean square" if trace.kind == "rms" else "mean/variance pair"
     title = f"{trace.title}<br>{n_stats} {what}{'s' if n_stats != 1 else ''}, one colour each"
     fig.update_layout(plot_bgcolor="rgba(0,0,0,0)")
-    return finish(fig, title=title, height=min(700, 150 + 24 * len(heat.z)))
+    finish(fig, title=title, height=min(170 + 25 * cell_px, 170 + cell_px * len(heat.z)))
+    return fig.update_layout(margin=dict(t=80))
 
 
 def _click_targets(trace, heat, max_samples, max_channels, max_cells):
@@ -404,7 +406,7 @@ def running_stepper(run, channel=0):
     steps = list(range(k_all + 1))
     fig = make_subplots(rows=1, cols=2, horizontal_spacing=0.1,
                         subplot_titles=(f"running_mean[{channel}]", f"running_var[{channel}]"))
-    faded = dict(color="rgba(128,128,128,0.45)")
+    faded = dict(color="rgba(128,128,128,0.7)")
     for col, (running, batch) in enumerate(((rm, bm), (rv, bv)), 1):
         fig.add_trace(go.Scatter(x=steps, y=running, mode="lines", line=dict(dash="dot", **faded), hoverinfo="skip",
                                  name="all steps", showlegend=False), 1, col)
