@@ -46,12 +46,11 @@ def module_snippet(constructor, module, x_literal_name="x", extra_lines=(), prin
     lines = ["import torch", "from torch import nn", "", f"layer = {constructor}"]
     if any(p.dtype == torch.float64 for p in module.parameters()):
         lines.append("layer = layer.double()")
-    lines.append("with torch.no_grad():")
     params = list(module.named_parameters())
+    if params:
+        lines.append("with torch.no_grad():")
     for name, p in params:
         lines.append(f"    layer.{name}.copy_({tensor_literal(p)})")
-    if not params:
-        lines.append("    pass")
     lines += list(extra_lines)
     lines += [f"print({p})" for p in prints]
     return "\n".join(lines) + "\n"

@@ -8,6 +8,7 @@ from explorer.conv import output_size_formula
 from explorer.conv_config import KINDS, PADDING_MODES, ConvConfig, build_conv, snippet, validate
 from explorer.examples import conv as examples
 from explorer.figures import conv as figures
+from explorer.figures.theme import plain
 from ui import classroom, panels
 from ui.inputs import as_batch, grid_input, kernel_input
 from ui.state import BIND, clamp, keep_option, key
@@ -97,18 +98,19 @@ def run(cfg, x, kernel, bias_value, seed, dtype_name):
 
 @st.cache_data(max_entries=64, show_spinner=False)
 def stepper_figure(setup, c_out, c_in, block):
-    return figures.stepper(run(*setup), 0, c_out, c_in, block=block)
+    return plain(figures.stepper(run(*setup), 0, c_out, c_in, block=block))
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
 def overview_figure(setup, c_out, c_in, block):
-    return figures.overview(run(*setup), 0, c_out, c_in, block)
+    return plain(figures.overview(run(*setup), 0, c_out, c_in, block))
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
 def channel_figures(setup, c_out):
     trace = run(*setup)
-    return figures.channel_stack(trace, 0, c_out), figures.group_wiring(trace), figures.kernels(trace)
+    return (plain(figures.channel_stack(trace, 0, c_out)), plain(figures.group_wiring(trace)),
+            plain(figures.kernels(trace)))
 
 
 def centre_block(trace, point):

@@ -2,9 +2,11 @@
 from contextlib import contextmanager
 
 import pandas as pd
+import plotly.graph_objects as go
 import streamlit as st
 
 from explorer import ExplorerError
+from explorer.figures.theme import plain
 
 from . import state
 
@@ -49,12 +51,31 @@ def explorer_errors():
         st.stop()
 
 
+class _Finished(go.Figure):
+    """A finished figure spec that st.plotly_chart sends as is. Given a dict or a go.Figure made
+    from one, plotly validates every trace and animation frame again on every rerun, which cost
+    more than all the rest of a page; our figures were validated when they were built."""
+
+    def __new__(cls, spec):
+        obj = object.__new__(cls)
+        obj._spec = spec
+        return obj
+
+    def __init__(self, spec):  # noqa: D107 (nothing to set up: the spec is kept by __new__)
+        pass
+
+    def to_dict(self):
+        return self._spec
+
+
 def chart(fig, key, on_click=None):
-    """A plotly figure; the toolbar's camera saves it in the format chosen in the sidebar.
+    """A plotly figure (a go.Figure, or the plain dict of theme.plain, which is what to cache);
+    the toolbar's camera saves it in the format chosen in the sidebar.
 
     With `on_click(point)`, clicking a point of the figure calls it (before the rerun, so it may set
     widget values) with the clicked point's dict (x, y, customdata, ...).
     """
+    fig = _Finished(plain(fig) if isinstance(fig, go.Figure) else fig)
     fmt = st.session_state.get("imgfmt", "png")
     config = {"displaylogo": False, "toImageButtonOptions": {"format": fmt, "scale": 2, "filename": key}}
     if on_click is None:

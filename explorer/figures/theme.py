@@ -70,6 +70,15 @@ def grid_axes(fig, row, col, nrows, ncols, title=None):
                      dtick=1 if ncols <= 16 else None, title_text=title)
 
 
+def plain(fig):
+    """A figure as the plain dict st.plotly_chart also takes, without plotly's default template
+    (Streamlit's theme styles the chart in the browser). Cache this, not the go.Figure: unpickling
+    a cached go.Figure re-validates that whole template, which costs more than a rerun should."""
+    spec = fig.to_plotly_json()
+    spec["layout"].pop("template", None)
+    return spec
+
+
 def finish(fig, *, height=None, title=None):
     """Shared layout: fonts, margins, no legend clutter."""
     fig.update_layout(font=FONT, margin=dict(l=10, r=10, t=60 if title else 40, b=10),
