@@ -64,8 +64,11 @@ def _x_index(trace, n, c, pos):
     return ((c,) if trace.unbatched else (n, c)) + spatial
 
 
-def _grouping_heatmap(trace, max_samples, max_channels, max_cells, show_values):
-    """The block grid as one heatmap trace, with the tick positions and labels of its blocks."""
+def _grouping_heatmap(trace, max_samples, max_channels, max_cells, show_values, full_hover=True):
+    """The block grid as one heatmap trace, with the tick positions and labels of its blocks.
+
+    Hover text: the cell, its value and its statistic (full_hover), or only the statistic's name.
+    """
     ns, cs, ls, (br, bc) = _layout(trace, max_samples, max_channels, max_cells)
     x = as_numpy(_pick(trace.ncl(trace.x), ns, cs, ls))                        # (n, c, l) drawn
     ids = _pick(trace.ncl(trace.group_ids()), ns, cs, ls).numpy()              # (n, c, l)
@@ -84,7 +87,7 @@ def _grouping_heatmap(trace, max_samples, max_channels, max_cells, show_values):
                 z[r, q] = g % len(PALETTE)
                 text[r, q] = f"{v:.3g}"
                 hover[r, q] = (f"sample {n}, dim 1 = {c}, position {pos}<br>value {v:.6g}<br>"
-                               f"{labels[g]}: mean {mean[g]:.6g}, √(var+ε) {std[g]:.6g}")
+                               f"{labels[g]}: mean {mean[g]:.6g}, √(var+ε) {std[g]:.6g}") if full_hover else labels[g]
     show_values = (len(ns) * len(cs) * len(ls) <= MAX_ANNOTATED_CELLS) if show_values is None else show_values
     extra = dict(text=text, texttemplate="%{text}", textfont=dict(size=10)) if show_values else {}
     heat = go.Heatmap(z=z, zmin=-0.5, zmax=len(PALETTE) - 0.5, colorscale=_stepped_colorscale(PALETTE),
@@ -145,7 +148,7 @@ def _click_targets(trace, heat, max_samples, max_channels, max_cells):
                 ys.append(r)
                 index.append(list(_x_index(trace, n, c, pos)))
                 hover.append(heat.customdata[r][q])
-    heat.hoverinfo, heat.hovertemplate = "skip", None
+    heat.hoverinfo, heat.hovertemplate, heat.customdata = "skip", None, None    # sent once, with the markers
     return go.Scatter(x=xs, y=ys, mode="markers", name="cells", customdata=index, text=hover,
                       marker=dict(size=18, symbol="square", opacity=0.01, color="#000000"),
                       hovertemplate="%{text}<extra></extra>", showlegend=False)
@@ -185,7 +188,7 @@ def grouping_comparison(traces, *, max_samples=4, max_channels=6, max_cells=16):
     fig = make_subplots(rows=1, cols=len(traces), subplot_titles=titles, horizontal_spacing=0.025)
     rows = cols = 1
     for k, t in enumerate(traces, 1):
-        heat, xticks, yticks = _grouping_heatmap(t, max_samples, max_channels, max_cells, False)
+        heat, xticks, yticks = _grouping_heatmap(t, max_samples, max_channels, max_cells, False, full_hover=False)
         fig.add_trace(heat, 1, k)
         _block_axes(fig, xticks, yticks, 1, k, side="bottom")
         fig.update_yaxes(showticklabels=k == 1, row=1, col=k)

@@ -56,9 +56,11 @@ def test_grouping_colours_follow_the_group_ids_cell_by_cell():
 
 def test_grouping_hover_names_the_statistic_and_its_mean():
     t = _traces()["BatchNorm"]
-    hover = fig.grouping(t).data[0].customdata
-    assert "channel 1: mean" in hover[0][4] and fig.grouping(t).data[1].text[9] == hover[0][4]
-    assert f"{float(t.mean.flatten()[1]):.6g}" in hover[0][4]
+    hover = fig.grouping(t).data[1].text[9]                 # sample 0, channel 1, first position
+    assert hover.startswith("sample 0, dim 1 = 1, position 0") and "channel 1: mean" in hover
+    assert f"{float(t.mean.flatten()[1]):.6g}" in hover
+    compare = fig.grouping_comparison([t]).data[0]
+    assert compare.customdata[0][4] == "channel 1"          # side by side: only the statistic's name
 
 
 def test_big_inputs_are_thinned():
@@ -169,7 +171,7 @@ def test_click_targets_name_the_cell_drawn_under_them():
         index = tuple(index)
         assert z[row, col] == int(ids[index]) % len(fig.PALETTE)     # the colour under it is its statistic's
         assert f"value {float(t.x[index]):.6g}" in hover
-    assert heat.hoverinfo == "skip"                                  # the targets carry the hover text
+    assert heat.hoverinfo == "skip" and heat.customdata is None      # the targets carry the hover text
 
 
 def test_selection_outlines_the_cells_of_the_selected_statistic():
