@@ -8,6 +8,7 @@ from explorer.examples.images import load_image
 from explorer.figures import conv as conv_figures
 from explorer.figures import digits as figures
 from explorer.figures import pooling as pool_figures
+from explorer.figures.theme import plain
 from ui import classroom, panels
 from ui.state import BIND, clamp, keep_option, key
 
@@ -78,21 +79,22 @@ def stepper_figure(config, image, stage, channel, c_in):
     trace = stage_view(config, image, stage)
     positions = trace.output.shape[2] * trace.output.shape[3]
     if stage.startswith("conv"):
-        return conv_figures.stepper(trace, 0, channel, c_in, max_frames=positions)
-    return pool_figures.pool_stepper(trace, 0, channel, max_frames=positions)
+        return plain(conv_figures.stepper(trace, 0, channel, c_in, max_frames=positions))
+    return plain(pool_figures.pool_stepper(trace, 0, channel, max_frames=positions))
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
 def network_figure(config, image, selected, window):
     model = model_of(config)
     x = torch.from_numpy(image)
-    return figures.network(digits.activations(model, x), digits.predict(model, x), selected, window)
+    return plain(figures.network(digits.activations(model, x), digits.predict(model, x), selected, window))
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
 def training_figures(config):
     trained = after_epochs(config, config.epochs)
-    return figures.filters(trained), figures.losses(trained), figures.confusion(evaluation(config)[1])
+    return (plain(figures.filters(trained)), plain(figures.losses(trained)),
+            plain(figures.confusion(evaluation(config)[1])))
 
 
 # -- controls: the network and the digit ---------------------------------------------------------

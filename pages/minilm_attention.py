@@ -5,6 +5,7 @@ import streamlit as st
 from explorer import minilm
 from explorer.figures import attention as att_figures
 from explorer.figures import minilm as figures
+from explorer.figures.theme import plain
 from ui import classroom, panels
 from ui.state import BIND, keep_option, key
 
@@ -56,15 +57,15 @@ def errors(sentence):
 
 @st.cache_data(max_entries=64, show_spinner=False)
 def model_view(sentence, layer, head):
-    return figures.model_view(encoded(sentence).attentions, (layer, head))
+    return plain(figures.model_view(encoded(sentence).attentions, (layer, head)))
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
 def head_figures(sentence, layer, head, query):
     trace, tokens = traced(sentence, layer), encoded(sentence).tokens
-    return (att_figures.weights_heatmap(trace, 0, head, tokens, tokens, selected=query),
-            att_figures.lines_view(trace, 0, head, tokens, tokens, selected=query),
-            figures.query_view(trace, tokens, head, query))
+    return (plain(att_figures.weights_heatmap(trace, 0, head, tokens, tokens, selected=query)),
+            plain(att_figures.lines_view(trace, 0, head, tokens, tokens, selected=query)),
+            plain(figures.query_view(trace, tokens, head, query)))
 
 
 with st.expander("Sentence", expanded=not classroom.presenting()):
@@ -101,8 +102,8 @@ st.subheader("Model view: every head of every layer")
 view = model_view(sentence, layer, head)
 st.caption("Rows are layers 0-5, columns heads 0-11; each thumbnail is one head's attention map (queries down, keys "
            "across, brighter = more weight). **Click a thumbnail** to select its head; the orange frame marks it."
-           + (f" Thumbnails show {view.layout.meta['shown']} of the {len(tokens)} word pieces, evenly spread."
-              if view.layout.meta["thinned"] else ""))
+           + (f" Thumbnails show {view['layout']['meta']['shown']} of the {len(tokens)} word pieces, evenly "
+              "spread." if view["layout"]["meta"]["thinned"] else ""))
 panels.chart(view, key="minilm-model-view", on_click=select_head)
 
 heat, lines, qview = head_figures(sentence, layer, head, query)

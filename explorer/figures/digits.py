@@ -224,17 +224,20 @@ def preview():
     return finish(fig, height=150).update_layout(margin=dict(l=0, r=0, t=0, b=0))
 
 
-def start_at(fig, frame_name):
-    """Show an animated figure (made by theme.add_player) at the frame named `frame_name`: its traces,
-    its title and the slider, so that stepping on from there runs in the browser as before."""
-    names = [f.name for f in fig.frames]
+def start_at(spec, frame_name):
+    """Show an animated figure (made by theme.add_player, as the plain dict of theme.plain) at the
+    frame named `frame_name`: its traces, its title and the slider, so that stepping on from there
+    runs in the browser as before. Modifies and returns `spec`."""
+    frames = spec.get("frames") or []
+    names = [str(f.get("name")) for f in frames]
     if str(frame_name) not in names:
-        return fig
+        return spec
     k = names.index(str(frame_name))
-    frame = fig.frames[k]
-    for idx, d in zip(frame.traces, frame.data):
-        fig.data[idx].update({key: v for key, v in d.to_plotly_json().items() if key in ("x", "y", "z")})
-    if frame.layout is not None and frame.layout.title.text is not None:
-        fig.layout.title.text = frame.layout.title.text
-    fig.layout.sliders[0].active = k
-    return fig
+    frame = frames[k]
+    for idx, d in zip(frame["traces"], frame["data"]):
+        spec["data"][idx].update({key: v for key, v in d.items() if key in ("x", "y", "z")})
+    title = (frame.get("layout") or {}).get("title")
+    if title:
+        spec["layout"]["title"] = title
+    spec["layout"]["sliders"][0]["active"] = k
+    return spec
