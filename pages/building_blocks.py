@@ -430,7 +430,7 @@ def dropout_section():
         with col.container(border=True):
             st.markdown(f"**{e.title}**")
             st.markdown(f"**The notes say:** {e.claim}")
-            st.markdown(f"**Why:** {e.what_goes_wrong}")
+            st.markdown(f"**Why:** {e.check}")
             st.markdown("**What PyTorch computes:** " + ", ".join(f"{v:g}" for v in e.trace.output.tolist()))
     with st.expander("The code behind both"):
         st.code(notes_examples()[0].code, language="python")

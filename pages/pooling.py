@@ -401,11 +401,7 @@ def notes_examples():
 
 st.subheader("Common mistakes, and one example the notes get right")
 worked, mistakes = notes_examples()
-with st.expander(f"Correct example: {worked.title}"):
-    st.markdown(f"**The notes say:** {worked.claim}")
-    st.markdown(f"**What PyTorch computes:** {worked.check}")
-    st.dataframe(pd.DataFrame(worked.trace.output[0].numpy()), width="content")
-    st.code(worked.code, language="python")
+panels.confirmed_callout(worked, lambda t: st.dataframe(pd.DataFrame(t.output[0].numpy()), width="content"))
 for m in mistakes:
     panels.mistake_callout(m, lambda t: st.dataframe(pd.DataFrame(t.output[0, 0].numpy()), width="content"))
 

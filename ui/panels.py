@@ -141,6 +141,15 @@ def csv_download(frames, filename, label="Download what is shown (CSV)"):
                        on_click="ignore")
 
 
+def confirmed_callout(example, show_output):
+    """A seed-notes example that is right: the claim, and the real module's numbers bearing it out."""
+    with st.expander(f"The notes get it right: {example.title}"):
+        st.markdown(f"**The notes say:** {example.claim}")
+        st.markdown(f"**What PyTorch computes:** {example.check}")
+        show_output(example.trace)
+        st.code(example.code, language="python")
+
+
 def mistake_callout(mistake, show_output):
     """A seed-notes claim next to what the real module computes, and the step that goes wrong."""
     with st.expander(f"Common mistake: {mistake.title}"):

@@ -20,3 +20,20 @@ class Mistake:
     what_goes_wrong: str
     trace: object
     code: str
+
+
+@dataclass(frozen=True)
+class Confirmed:
+    """A worked example from the seed notes that is right, with the trace that bears it out.
+
+    title: short name shown as the callout heading
+    claim: what the notes say
+    check: how the real numbers confirm it, in a sentence or two
+    trace: the real trace for the same input and module
+    code: a short PyTorch snippet that prints the numbers
+    """
+    title: str
+    claim: str
+    check: str
+    trace: object
+    code: str

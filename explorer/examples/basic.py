@@ -11,7 +11,7 @@ from torch import nn
 
 from ..basic import trace_dropout
 from ..errors import ExplorerError
-from . import Mistake
+from . import Confirmed
 from .parse import parse_grid
 
 MAX_FEATURES = 1024
@@ -210,7 +210,6 @@ NOTES_DROPOUT_SEED = 38
 def correct_examples():
     """The notes' dropout example, which is right, with the real traces in train and eval mode.
 
-    Same fields as a Mistake; `what_goes_wrong` says why nothing does.
     """
     x = torch.tensor(NOTES_DROPOUT_INPUT)
     code = ("x = torch.arange(1., 6.)\n"
@@ -221,19 +220,19 @@ def correct_examples():
             "print(drop(x))                  # train mode: a fresh mask each call, kept values doubled\n"
             "drop.eval()\n"
             "print(drop(x))                  # eval mode: x unchanged\n")
-    train = Mistake(
+    train = Confirmed(
         title="Dropout p = 0.5 on [1, 2, 3, 4, 5] (the notes are right)",
         claim="With p = 0.5 the notes drop values 2, 3 and 5 and output [2, 0, 0, 8, 0]: the kept 1 and 4 "
               "are scaled by 1/(1 − p) = 2.",
-        what_goes_wrong="Nothing: each value is kept with probability 1 − p and divided by 1 − p, so its "
+        check="Nothing goes wrong: each value is kept with probability 1 − p and divided by 1 − p, so its "
                         "expected value is still x. Which values are dropped depends on the random draw; "
                         f"seed {NOTES_DROPOUT_SEED} draws the notes' mask.",
         trace=trace_dropout(dropout_layer(NOTES_DROPOUT_P), x, seed=NOTES_DROPOUT_SEED),
         code=code)
-    evaluation = Mistake(
+    evaluation = Confirmed(
         title="At inference, dropout does nothing (the notes are right)",
         claim="During inference dropout is turned off and all neurons are used.",
-        what_goes_wrong="Nothing: in eval mode nn.Dropout returns its input unchanged; the 1/(1 − p) scaling "
+        check="Nothing goes wrong: in eval mode nn.Dropout returns its input unchanged; the 1/(1 − p) scaling "
                         "during training is what makes train and eval outputs agree on average.",
         trace=trace_dropout(dropout_layer(NOTES_DROPOUT_P, training=False), x, seed=NOTES_DROPOUT_SEED),
         code=code)

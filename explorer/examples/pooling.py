@@ -9,7 +9,7 @@ from ..conv import trace_conv
 from ..conv_config import ConvConfig, build_conv
 from ..errors import ExplorerError
 from ..pooling import trace_pool, trace_upsample
-from . import Mistake
+from . import Confirmed, Mistake
 from .conv import input_preset as conv_preset
 from .conv import kernel_preset, random_input  # noqa: F401  (random_input: the page's seeded random input)
 
@@ -97,29 +97,12 @@ def comparison(x, conv_kernel=CONV_KERNELS[0], seed=0):
                      sum(p.numel() for p in conv.parameters()))]
 
 
-@dataclass(frozen=True)
-class Worked:
-    """A worked example from the seed notes that is right, with the trace that confirms it.
-
-    title: short name shown as the heading
-    claim: what the notes say
-    check: how the real numbers bear it out
-    trace: the real trace for the same input and module
-    code: a short PyTorch snippet that prints the numbers
-    """
-    title: str
-    claim: str
-    check: str
-    trace: object
-    code: str
-
-
 def notes_max_pool():
     """The notes' max pooling example: 4×4, 2×2 windows, stride 2 gives [[5, 8], [4, 9]]. It is right."""
     t = trace_pool(nn.MaxPool2d(2, stride=2, return_indices=True), torch.tensor([NOTES_4X4]))
     windows = [t.window(0, 0, i, j) for i in range(2) for j in range(2)]
     steps = "; ".join(f"max({', '.join(f'{cell.value:g}' for cell in w.cells)}) = {w.result:g}" for w in windows)
-    return Worked(
+    return Confirmed(
         title="Max pooling a 4×4 map with 2×2 windows, stride 2",
         claim="F = [[1,3,2,4],[5,2,6,8],[3,1,0,7],[4,2,1,9]] pooled with 2×2 windows and stride 2 gives "
               "P = [[5, 8], [4, 9]].",
