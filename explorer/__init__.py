@@ -11,7 +11,8 @@ from .errors import ExplorerError
 from .normalization import trace_norm
 from .pooling import trace_pool, trace_upsample
 from .recurrent import trace_recurrent
+from .timeseries import TimeSeriesModel, trace_pipeline
 
 __all__ = ["ExplorerError", "AdditiveAttention", "trace_activation", "trace_attention", "trace_conv",
            "trace_dropout", "trace_embedding", "trace_linear", "trace_norm", "trace_pool",
-           "trace_recurrent", "trace_upsample"]
+           "trace_pipeline", "trace_recurrent", "trace_upsample", "TimeSeriesModel"]

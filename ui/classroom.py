@@ -12,6 +12,7 @@ PRESENT_CSS = """
   h1 { font-size: 2.6rem !important; }
   [data-testid="stMarkdownContainer"] p { font-size: 1.15rem; }
   .js-plotly-plot text { font-size: 15px !important; }
+  [data-testid="stMetricValue"] { font-size: 2.4rem !important; }
 </style>
 """
 

@@ -99,5 +99,6 @@ def csv_column_input(page, label="CSV file with a header row"):
     columns = csv_columns(up.getvalue())
     names = list(columns)
     keep_option(key(page, "csvcol"), names)
-    name = st.selectbox("Column", names, key=key(page, "csvcol"), help="Only columns of numbers are offered.")
+    name = st.selectbox("Column", names, key=key(page, "csvcol"), bind=BIND,
+                        help="Only columns of numbers are offered.")
     return columns[name]
