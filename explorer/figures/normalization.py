@@ -238,8 +238,9 @@ def histograms(trace, bins=40):
     for k, (name, t, color) in enumerate(stages, 1):
         fig.add_trace(_histogram_bars(t, bins, color, name), 1, k)
         mean, std = float(t.mean()), float(t.std(correction=0))
-        fig.add_vline(x=mean, line_dash="dash", line_color="black", row=1, col=k,
-                      annotation_text=f"mean {mean:.3g}<br>std {std:.3g}", annotation_font_size=11)
+        mean = 0.0 if abs(mean) < 1e-6 * max(std, 1e-30) else mean       # rounding noise of an exact 0
+        fig.add_vline(x=mean, line_dash="dash", line_color="#d62728", line_width=2, row=1, col=k,
+                      annotation_text=f"mean {mean:.3g}<br>std {std:.3g}", annotation_font_size=12)
     fig.update_annotations(font_size=12)
     return finish(fig, height=320)
 
@@ -262,26 +263,30 @@ def affine_stage(trace, max_features=12, max_points=MAX_POINTS):
     where = torch.unravel_index(flat, trace.x.shape)
     feat = trace.feature_ids()[where].numpy()
     z, y = as_numpy(trace.normalized[where]), as_numpy(trace.output[where])
+    some = f" ({len(shown)} of {gamma.size}, evenly spaced)" if len(shown) < gamma.size else ""
     fig = make_subplots(rows=1, cols=2, column_widths=[0.4, 0.6], horizontal_spacing=0.1,
-                        subplot_titles=("γ (scale) and β (shift) per feature", "normalized x̂ → output"))
-    fig.add_trace(go.Bar(x=[str(f) for f in shown], y=gamma[shown], name="γ", marker_color="#1f77b4"), 1, 1)
-    fig.add_trace(go.Bar(x=[str(f) for f in shown], y=beta[shown], name="β", marker_color=HIGHLIGHT), 1, 1)
+                        subplot_titles=(f"γ (scale) and β (shift) per feature{some}", "normalized x̂ → output"))
+    fig.add_trace(go.Bar(x=[str(f) for f in shown], y=gamma[shown], name="γ (scale)", marker_color="#1f77b4",
+                         showlegend=True), 1, 1)
+    fig.add_trace(go.Bar(x=[str(f) for f in shown], y=beta[shown], name="β (shift)", marker_color=HIGHLIGHT,
+                         showlegend=True), 1, 1)
     lo, hi = float(z.min()), float(z.max())
     for k, f in enumerate(shown):
         color, g, b = PALETTE[k % len(PALETTE)], gamma[f], beta[f]
         idx = np.flatnonzero(feat == f)
         idx = idx[evenly_spaced(idx.size, max(1, max_points // len(shown)))] if idx.size else idx
         fig.add_trace(go.Scatter(x=[lo, hi], y=[g * lo + b, g * hi + b], mode="lines", line=dict(color=color),
-                                 name=f"feature {f}", hoverinfo="skip"), 1, 2)
+                                 name=f"feature {f}", hoverinfo="skip", showlegend=False), 1, 2)
         fig.add_trace(go.Scatter(x=z[idx], y=y[idx], mode="markers", marker=dict(color=color, size=6),
-                                 name=f"feature {f}",
+                                 name=f"feature {f}", showlegend=False,
                                  hovertemplate=f"feature {f}: γ={g:.3g}, β={b:.3g}<br>x̂ %{{x:.4g}} → %{{y:.4g}}"
                                                "<extra></extra>"), 1, 2)
     fig.update_xaxes(title_text="feature (channel, or index into normalized_shape)", row=1, col=1)
     fig.update_xaxes(title_text="x̂", row=1, col=2)
     fig.update_yaxes(title_text="γ·x̂ + β", row=1, col=2)
     fig.update_layout(barmode="group")
-    return finish(fig, height=380)
+    finish(fig, height=400)
+    return fig.update_layout(showlegend=True, legend=dict(orientation="h", x=0, y=-0.22, xanchor="left"))
 
 
 def running_stats(run, channel=0):

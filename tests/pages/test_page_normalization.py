@@ -203,7 +203,7 @@ def test_tabs_show_the_histograms_and_the_affine_step():
     assert [sum(array(d["y"])) for d in hist["data"]] == [144] * 3
     at = run_page(PAGE, **{"norm.stage": "The affine step γ, β", "norm.init": "counting"})
     _check_ok(at)
-    affine = next(f for f in figures(at) if f["data"][0].get("name") == "γ")
+    affine = next(f for f in figures(at) if f["data"][0].get("name") == "γ (scale)")
     assert array(affine["data"][0]["y"]) == [1, 2, 3, 4] and array(affine["data"][1]["y"]) == [-1, -2, -3, -4]
     at = run_page(PAGE, **{"norm.stage": "The affine step γ, β", "norm.bn.affine": False})
     assert any("has no γ or β" in i.value for i in at.info)
