@@ -20,6 +20,7 @@ MAX_LINES = 8           # units drawn as lines
 MAX_POINTS = 600        # points per line; longer sequences are evenly subsampled
 SMALL_VECTOR = 4        # the cell diagram prints whole vectors up to this size, else chosen units
 SQUASH = {"cell": "tanh", "new": "tanh"}  # every other gate is a sigmoid
+INK = "#8c8c8c"         # box outlines and arrows: mid grey reads on light and dark backgrounds
 LINE_COLORS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#17becf")
 
 
@@ -107,10 +108,10 @@ def gate_heatmaps(trace, layer=0, direction=0, b=0, *, t=0, labels=None, max_uni
         z = lanes[n][np.ix_(columns, picked)].T                              # (rows, columns)
         lo, hi, scale = _gate_range(trace, n, z)
         what = "feature" if n == "x" else "unit"
-        text = z.size <= 200 and not compact
+        text = z.size <= 200 and len(columns) <= 30 and not compact         # numbers only where they fit
         # cells sit at their real step and unit, so hover and ticks need no lookup table
-        hm = heatmap(z, zmin=lo, zmax=hi, colorscale=scale, name=n, text=text, hover=n,
-                     x=columns, y=picked)
+        hm = heatmap(z, zmin=lo, zmax=hi, colorscale=scale, name=n, text=text, hover=n, x=columns, y=picked,
+                     xgap=1 if len(columns) <= 60 else 0, ygap=1 if len(picked) <= 16 else 0)
         if text:
             hm.update(texttemplate="%{z:.2f}")                               # fits a cell at any sign
         hm.update(hovertemplate=f"{_short(n)}, {what} %{{y}}, t = %{{x}}: %{{z:.4f}}<extra></extra>")
@@ -299,7 +300,7 @@ def predictions_figure(result):
     """The held-out sine wave's next values against the model's predictions before and after training."""
     steps = np.arange(len(result.targets))
     fig = go.Figure()
-    for y, name, color, dash in ((result.targets, "true next value", "black", "solid"),
+    for y, name, color, dash in ((result.targets, "true next value", "#8c8c8c", "solid"),
                                  (result.predictions_before, "before training", "#d62728", "dot"),
                                  (result.predictions_after, "after training", "#1f77b4", "solid")):
         fig.add_trace(go.Scatter(x=steps, y=as_numpy(y)[:, 0], mode="lines+markers", name=name,
@@ -351,7 +352,7 @@ def cell_diagram(trace, layer=0, direction=0, b=0, *, t=0, units=None, labels=No
     for key, (x, y, title) in nodes.items():
         title = _node_title(trace, key, title)
         fig.add_shape(type="rect", x0=x - _BOX_W / 2, x1=x + _BOX_W / 2, y0=y - _BOX_H / 2, y1=y + _BOX_H / 2,
-                      line=dict(color=ACCENT if key in ("h", "c") else "#555", width=2),
+                      line=dict(color=ACCENT if key in ("h", "c") else INK, width=2),
                       fillcolor="rgba(245,166,35,0.15)" if key in _GATE_OF else "rgba(0,0,0,0)")
         fig.add_annotation(x=x, y=y + _BOX_H / 2 - 0.15, text=f"<b>{title}</b>", showarrow=False,
                            font=dict(size=11))
@@ -363,7 +364,7 @@ def cell_diagram(trace, layer=0, direction=0, b=0, *, t=0, units=None, labels=No
         join = hx + _BOX_W / 2 + 0.35
         for x0, y0, x1, y1 in ((hx + _BOX_W / 2, hy, join, hy), (xx + _BOX_W / 2, xy, join, xy),
                                (join, hy, join, xy), (join, _BUS_Y, max(g[0] for g in gates), _BUS_Y)):
-            fig.add_shape(type="line", x0=x0, y0=y0, x1=x1, y1=y1, line=dict(color="#555", width=2))
+            fig.add_shape(type="line", x0=x0, y0=y0, x1=x1, y1=y1, line=dict(color=INK, width=2))
         for gx, gy, _ in gates:
             _arrow(fig, (gx, _BUS_Y), (gx, gy), tail=True)
     keep, start = _frame_steps(trace, list(range(trace.seq_len)), t, max_frames)
@@ -401,7 +402,7 @@ def _arrow(fig, start, end, tail=False):
     sx, sy = (0.0, 0.0) if tail else (dx / length * shrink, dy / length * shrink)
     fig.add_annotation(x=x1 - dx / length * shrink, y=y1 - dy / length * shrink, ax=x0 + sx, ay=y0 + sy,
                        xref="x", yref="y", axref="x", ayref="y", showarrow=True, arrowhead=2,
-                       arrowsize=1.2, arrowwidth=1.6, arrowcolor="#555", text="")
+                       arrowsize=1.2, arrowwidth=1.6, arrowcolor=INK, text="")
 
 
 def _cell_values(step, kind):
