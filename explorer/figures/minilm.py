@@ -55,10 +55,12 @@ def model_view(attentions, selected=None):
                                  hoverinfo="skip", name="selected head", xaxis=xa, yaxis=ya))
             if layer == 0:
                 annotations.append(dict(x=x0 + width / 2, y=1, xref="paper", yref="paper", yanchor="bottom",
-                                        text=f"head {h}", showarrow=False, font=dict(size=12)))
+                                        text=str(h), showarrow=False, font=dict(size=13)))
         annotations.append(dict(x=0, y=1 - layer * (height + gap_y) - height / 2, xref="paper", yref="paper",
                                 xanchor="right", xshift=-6, text=f"layer {layer}", showarrow=False,
                                 font=dict(size=12)))
+    annotations.append(dict(x=0, y=1, xref="paper", yref="paper", xanchor="right", yanchor="bottom", xshift=-6,
+                            text="head", showarrow=False, font=dict(size=12)))
     cut = len(keep) < L
     layout.update(annotations=annotations, showlegend=False, height=92 * layers + 50, font=FONT,
                   margin=dict(l=60, r=10, t=30, b=10), hovermode="closest", dragmode=False)
