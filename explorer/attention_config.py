@@ -207,6 +207,29 @@ def shape_rows(trace, inputs, average=True):
     return rows
 
 
+def worked_lines(trace, b, head, i, j, query_tokens, key_tokens):
+    """Markdown lines that work out weights[b, head, i, j] from the trace's own numbers:
+    the score, the softmax of its row, and what the row's weights mix into."""
+    t, r = trace.score_terms(b, head, i, j), trace.query_row(b, head, i)
+    q, k = query_tokens[i], key_tokens[j]
+    if trace.kind == "additive":
+        how = f"hidden = tanh(W_q q + W_k k) has {t.products.numel()} numbers; vᵀ hidden = {t.raw:.6g}"
+    else:
+        pairs = zip(trace.q[b, head, i][:6].tolist(), trace.k[b, head, j][:6].tolist())
+        shown = " + ".join(f"({a:.3g})·({c:.3g})" for a, c in pairs)
+        more = f" + … ({trace.head_dim - 6} more)" if trace.head_dim > 6 else ""
+        how = f"q · k = {shown}{more} = {t.raw:.6g}; × 1/√{trace.head_dim} = {t.scaled:.6g}"
+    mask = "" if t.mask == 0 else (" + mask (−∞)" if t.mask == float("-inf") else f" + mask ({t.mask:.4g})")
+    e, w = float(r.exp[j]), float(r.weights[j])
+    out = ", ".join(f"{v:.4g}" for v in r.output[:8].tolist()) + (", …" if r.output.numel() > 8 else "")
+    then = ("after the heads are put side by side, out_proj mixes them into the layer's output" if
+            trace.kind != "additive" else "the context vector: the layer's output for this query")
+    return [f"**Score** of “{q}” → “{k}”: {how}{mask} → score **{t.score:.6g}**.",
+            f"**Softmax**: the largest score of the row is {r.top:.6g}; exp({t.score:.4g} − {r.top:.4g}) = {e:.6g}, "
+            f"the row's exps add up to {r.total:.6g}, so the weight is {e:.6g} / {r.total:.6g} = **{w:.6g}**.",
+            f"**Output** of this head for the query: Σⱼ weightⱼ · vⱼ = [{out}] ({r.output.numel()} numbers; {then})."]
+
+
 def settings_rows(cfg, icfg, mcfg, seed):
     """(setting, value) pairs that name everything behind the page's numbers, for the CSV export."""
     kdim, vdim = effective_dims(cfg, icfg)

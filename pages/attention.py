@@ -302,24 +302,8 @@ st.dataframe(table, hide_index=True, width="stretch", height=min(420, 38 + 35 * 
 if not revealed:
     st.caption("exp and the weights are hidden until you check your prediction.")
 else:
-    terms = trace.score_terms(b, head, query, kj)
-    if kind == "additive":
-        how = (f"hidden = tanh(W_q q + W_k k) has {terms.products.numel()} numbers; vᵀ hidden = "
-               f"{terms.raw:.6g}")
-    else:
-        shown = " + ".join(f"({float(qv):.3g})·({float(kv):.3g})" for qv, kv in
-                           zip(trace.q[b, head, query][:6], trace.k[b, head, kj][:6]))
-        more = f" + … ({trace.head_dim - 6} more)" if trace.head_dim > 6 else ""
-        how = f"q · k = {shown}{more} = {terms.raw:.6g}; × 1/√{trace.head_dim} = {terms.scaled:.6g}"
-    mask_txt = "" if terms.mask == 0 else (" + mask (−∞)" if terms.mask == float("-inf") else f" + mask ({terms.mask:.4g})")
-    st.markdown(f"**Score** of “{qlab[query]}” → “{klab[kj]}”: {how}{mask_txt} → score **{terms.score:.6g}**.")
-    st.markdown(f"**Softmax**: the largest score of the row is {row.top:.6g}; exp({terms.score:.4g} − {row.top:.4g}) = "
-                f"{float(row.exp[kj]):.6g}, the row's exps add up to {row.total:.6g}, so the weight is "
-                f"{float(row.exp[kj]):.6g} / {row.total:.6g} = **{float(row.weights[kj]):.6g}**.")
-    out = ", ".join(f"{float(v):.4g}" for v in row.output[:8]) + (", …" if row.output.numel() > 8 else "")
-    st.markdown(f"**Output** of this head for the query: Σⱼ weightⱼ · vⱼ = [{out}] ({row.output.numel()} numbers; "
-                + ("after the heads are put side by side, out_proj mixes them into the layer's output)."
-                   if kind == "multihead" else "the context vector: the layer's output for this query)."))
+    for line in ac.worked_lines(trace, b, head, query, kj, qlab, klab):
+        st.markdown(line)
 
 panels.check_badge(trace)
 werr = trace.weights_error
@@ -344,7 +328,8 @@ def _frame(t, index, columns):
 
 out_b = trace.output[b] if trace.batch_first else trace.output[:, b]
 panels.csv_download({
-    "settings": pd.DataFrame(ac.settings_rows(cfg, icfg, mcfg, seed), columns=["setting", "value"]).set_index("setting"),
+    "settings": pd.DataFrame(ac.settings_rows(cfg, icfg, mcfg, seed),
+                             columns=["setting", "value"]).set_index("setting"),
     "query input (batch-first)": _frame(inputs.query[b], qlab, [f"dim {i}" for i in range(inputs.query.shape[-1])]),
     f"head {head} scores (masked = -inf)": _frame(trace.scores[b, head], qlab, klab),
     f"head {head} weights": _frame(trace.weights[b, head], qlab, klab),

@@ -214,7 +214,8 @@ def renormalized_row(trace, b=0, head=0, i=0, key_tokens=None, query_tokens=None
                          hovertemplate="key %{customdata}: %{y:.4f} without the mask<extra></extra>",
                          customdata=klab))
     fig.add_trace(go.Bar(x=x, y=masked, name="with the mask", marker_color=HIGHLIGHT,
-                         text=[("−∞ → 0" if blocked[j] else f"{masked[j]:.2f}") for j in x], textposition="outside",
+                         text=[("−∞ → 0" if blocked[j] else f"{masked[j]:.2f}") for j in x],
+                         textposition="outside",
                          textfont=dict(size=12),
                          hovertemplate="key %{customdata}: %{y:.4f} with the mask<extra></extra>", customdata=klab))
     kept = float(unmasked[~blocked].sum())

@@ -1,4 +1,5 @@
-"""The Attention page's settings -> layer, inputs, masks and trace; the snippet, run on its own, prints the same numbers."""
+"""The Attention page's settings -> layer, inputs, masks and trace; the snippet, run on its own, prints
+the same numbers."""
 import json
 import subprocess
 import sys
@@ -169,3 +170,21 @@ def test_settings_rows_name_the_view():
                                                                                        blocked=((1, 0),)), 7))
     assert rows["layer"] == "nn.MultiheadAttention" and rows["num_heads"] == 4 and rows["seed"] == 7
     assert rows["sentence"] == ex.SENTENCES[0] and rows["masked cells"] == "1-0" and rows["causal mask"]
+
+
+def test_worked_lines_follow_the_hand_worked_example():
+    # the 2-token example of test_attention.py: identity projections, x0 = [a, 0], x1 = [0, a] with
+    # a² = √2 ln 3, so q1 · k1 = a², the scaled score ln 3, exp(0) = 1 of a row total 4/3: weight 3/4
+    import math
+    m = nn.MultiheadAttention(2, 1, bias=False, batch_first=True).double()
+    with torch.no_grad():
+        m.in_proj_weight.copy_(torch.cat([torch.eye(2)] * 3))
+        m.out_proj.weight.copy_(torch.eye(2))
+    a = math.sqrt(math.sqrt(2) * math.log(3))
+    t = trace_attention(m, torch.tensor([[[a, 0.0], [0.0, a]]], dtype=torch.float64))
+    score, softmax, output = ac.worked_lines(t, 0, 0, 1, 1, ["x0", "x1"], ["x0", "x1"])
+    assert f"= {a * a:.6g}; × 1/√2 = {math.log(3):.6g}" in score and f"score **{math.log(3):.6g}**" in score
+    assert f"add up to {4 / 3:.6g}" in softmax and softmax.endswith("= **0.75**.")
+    assert f"[{0.25 * a:.4g}, {0.75 * a:.4g}]" in output
+    masked = trace_attention(m, t.q.new_tensor([[[a, 0.0], [0.0, a]]]), is_causal=True)
+    assert "+ mask (−∞)" in ac.worked_lines(masked, 0, 0, 0, 1, ["x0", "x1"], ["x0", "x1"])[0]

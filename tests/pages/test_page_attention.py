@@ -63,7 +63,8 @@ def test_defaults_draw_the_real_module_weights():
         assert any(t.startswith(start) for t in titles), (start, titles)
     lines = _figure(at, "Who looks at whom")
     assert len(lines["frames"]) == 11  # one client-side step per query token
-    grid = next(f for f in figures(at) if any(a.get("text") == "mean over heads" for a in f["layout"].get("annotations", [])))
+    grid = next(f for f in figures(at)
+                if any(a.get("text") == "mean over heads" for a in f["layout"].get("annotations", [])))
     assert len([d for d in grid["data"] if d["type"] == "heatmap"]) == 5
     # the math panel: query 0 against key 0, with the module's weight
     shown = texts(at).split("so the weight is")[1].split("**")[1]
@@ -80,8 +81,10 @@ def test_defaults_draw_the_real_module_weights():
     {"attention.E": 8}, {"attention.E": 64, "attention.heads": 16}, {"attention.heads": 1}, {"attention.heads": 8},
     {"attention.bias": False}, {"attention.bf": False}, {"attention.avg": "per head"}, {"attention.dtype": "float64"},
     {"attention.src": "random tensors"}, {"attention.src": "random tensors", "attention.B": 3, "attention.b": 2},
-    {"attention.src": "random tensors", "attention.L": 32, "attention.mode": "cross-attention", "attention.S": 32, "attention.pads": 5},
-    {"attention.mode": "cross-attention"}, {"attention.mode": "cross-attention", "attention.kdim": 8, "attention.vdim": 12},
+    {"attention.src": "random tensors", "attention.L": 32, "attention.mode": "cross-attention", "attention.S": 32,
+     "attention.pads": 5},
+    {"attention.mode": "cross-attention"},
+    {"attention.mode": "cross-attention", "attention.kdim": 8, "attention.vdim": 12},
     {"attention.mode": "cross-attention", "attention.bf": False, "attention.kdim": 64, "attention.causal": True},
     {"attention.text": ex.SENTENCES[1]}, {"attention.pe": False}, {"attention.pads": 3},
     {"attention.pads": 3, "attention.kpm": False}, {"attention.causal": True}, {"attention.cells": "0-1, 3-2"},
