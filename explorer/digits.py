@@ -196,6 +196,12 @@ def confusion(model, data):
     return counts
 
 
+def misread(model, data):
+    """[(test index, true digit, the network's answer)] of every test image the network gets wrong."""
+    pred = predicted_classes(model, data.test_x)
+    return [(int(i), int(data.test_y[i]), int(pred[i])) for i in (pred != data.test_y).nonzero().flatten()]
+
+
 def predict(model, image):
     """Class probabilities (10,) for one image (1, S, S) or (S, S): softmax of the logits."""
     x = _as_batch(model, image)

@@ -58,10 +58,10 @@ def trained_network(config):
 
 @st.cache_resource(show_spinner=False, max_entries=4)
 def evaluation(config):
-    """Predicted classes of every test image, and the confusion matrix; read-only."""
+    """The test images the network misreads, and the confusion matrix; read-only."""
     model = after_epochs(config, config.epochs).model
     data_ = digits.load_data(config.size)
-    return digits.predicted_classes(model, data_.test_x), digits.confusion(model, data_)
+    return digits.misread(model, data_), digits.confusion(model, data_)
 
 
 def model_of(config):
@@ -106,20 +106,19 @@ with st.expander("Network and digit", expanded=not classroom.presenting()):
     config = digits.TrainConfig(size=SIZE_LABELS[size_label], seed=seed)
     data = digits.load_data(config.size)
     trained = trained_network(config)
-    predicted, counts = evaluation(config)
+    wrong, counts = evaluation(config)
     source = c2.radio("Digit", ("test image", "upload"), key=key(PAGE, "src"), bind=BIND, horizontal=True,
                       help="Test images were held out: the network never trained on them.")
     label = None
     with c3:
         if source == "test image":
             which = st.radio("Show", (EVERY, WRONG), key=key(PAGE, "which"), bind=BIND, horizontal=True)
-            wrong = [int(i) for i in (predicted != data.test_y).nonzero().flatten()]
             if which == WRONG and wrong:
-                options = [f"#{i}: a {int(data.test_y[i])} read as {int(predicted[i])}" for i in wrong]
+                options = [f"#{i}: a {truth} read as {answer}" for i, truth, answer in wrong]
                 keep_option(key(PAGE, "wrong"), options)
                 choice = st.selectbox(f"Misread test image ({len(wrong)} of {len(data.test_y)})", options,
                                       key=key(PAGE, "wrong"), bind=BIND)
-                index = wrong[options.index(choice)]
+                index = wrong[options.index(choice)][0]
             else:
                 if which == WRONG:
                     st.info("This network reads every test image right.")

@@ -210,6 +210,15 @@ def test_window_cells_name_the_cells_a_cell_reads(trained):
     assert digits.source_stage("pool2") == "relu2"
 
 
+def test_misread_lists_exactly_the_wrong_answers(trained):
+    data = digits.load_data(8)
+    wrong = digits.misread(trained.model, data)
+    assert len(wrong) == 359 - round(trained.test_accuracy * 359) > 0
+    for i, truth, answer in wrong:
+        assert truth == int(data.test_y[i]) != answer
+        assert answer == int(digits.predict(trained.model, data.test_x[i]).argmax())
+
+
 def test_confusion_counts_every_test_image_once(trained):
     data = digits.load_data(8)
     counts = digits.confusion(trained.model, data)
