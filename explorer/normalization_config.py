@@ -96,7 +96,8 @@ def constructor_code(module):
     """The constructor call that builds a layer like `module`, as Python source."""
     name = type(module).__name__
     # bias= only matters with an affine: then bias=False keeps gamma and drops beta
-    bias = f", bias={module.bias is not None}" if getattr(module, "weight", None) is not None and name != "RMSNorm" else ""
+    has_gamma = getattr(module, "weight", None) is not None and name != "RMSNorm"
+    bias = f", bias={module.bias is not None}" if has_gamma else ""
     if name.startswith(("BatchNorm", "InstanceNorm")):
         return (f"nn.{name}({module.num_features}, eps={module.eps!r}, momentum={module.momentum!r}, "
                 f"affine={module.affine}{bias}, track_running_stats={module.track_running_stats})")
@@ -134,7 +135,8 @@ def replay_code(trace, batches, seed):
             "layer.train()",
             "with torch.no_grad():",
             f"    for _ in range({batches}):",
-            f"        layer(mean.view{view} + var.sqrt().view{view} * torch.randn(x.shape, generator=g, dtype=x.dtype))",
+            f"        layer(mean.view{view} + var.sqrt().view{view}"
+            " * torch.randn(x.shape, generator=g, dtype=x.dtype))",
             "print(layer.running_mean)  # the running statistics this input meets",
             "print(layer.running_var)"]
 

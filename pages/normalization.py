@@ -418,7 +418,8 @@ def mistakes():
 
 
 # each mistake's example as explorer settings (in the order of examples.mistakes()); γ = 1, 2, 3, … and
-# β = −1, −2, −3, … are the notes' values (GroupNorm's notes give one per group; the layer needs one per channel)
+# β = −1, −2, −3, … are the notes' values (GroupNorm's notes give one per group; the layer needs one
+# per channel)
 MISTAKE_VIEWS = [dict(kind=k, src="preset", preset=preset, init="counting",
                       **{f"{SHORT[k]}.affine": True, f"{SHORT[k]}.bias": True})
                  for k, preset in zip(("BatchNorm", "LayerNorm", "InstanceNorm", "GroupNorm"), examples.PRESETS)]

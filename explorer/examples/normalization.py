@@ -218,12 +218,14 @@ def _batchnorm_mistake():
     mean, var = t.mean.flatten(), t.var.flatten()
     return Mistake(
         title="BatchNorm: one mean and variance per channel, over the batch and the positions",
-        claim="“A mini-batch of size 3 with a 2 × 3 × 4 input tensor” holding 1..36 (three 3×4 blocks), γ = [1, 2, 3, 4], β = [−1, −2, −3, −4]: the notes "
+        claim="“A mini-batch of size 3 with a 2 × 3 × 4 input tensor” holding 1..36 (three 3×4 blocks), "
+              "γ = [1, 2, 3, 4], β = [−1, −2, −3, −4]: the notes "
               "compute μ = [[17, 18, 19, 20], [23, 24, 25, 26], [29, 30, 31, 32]] and σ = 9.7979599 everywhere, "
               "then normalize the first block with (x − 7)/3.5 and the second with (x − 19)/3.5.",
         what_goes_wrong=f"9.7979599 is √96, the spread of the three samples at one single position (1, 13 and 25), "
                         f"not a statistic of a channel; the μ rows belong to no channel either, and the formula "
-                        f"then uses 7 and 3.5, numbers computed nowhere. nn.BatchNorm1d(3) reads the (3, 3, 4) batch as "
+                        f"then uses 7 and 3.5, numbers computed nowhere. nn.BatchNorm1d(3) reads the (3, 3, 4) "
+                        f"batch as "
                         f"(N, C, L): channel 0 holds 1..4, 13..16 and 25..28, so its mean is {mean[0]:.4g} and "
                         f"its biased variance {var[0]:.4g} (σ = {float(t.std.flatten()[0]):.4g}); the three "
                         f"channel means are {_fmt(mean)}. γ and β need one value per channel, so the real "
@@ -242,7 +244,8 @@ def _layernorm_mistake():
     return Mistake(
         title="LayerNorm: each row over its own features",
         claim="x = [[1, 2, 3], [4, 5, 6]], γ = [1, 2, 3], β = [−1, −2, −3]: the notes give μ = [2.5, 4.5] and "
-              "σ = [1.5, 1.5], then write the first row as (1−2.5)/1.5·1 − 1, (2−2.5)/1.5·2 − 2, (3−2.5)/1.5·3 − 3 "
+              "σ = [1.5, 1.5], then write the first row as (1−2.5)/1.5·1 − 1, (2−2.5)/1.5·2 − 2, "
+              "(3−2.5)/1.5·3 − 3 "
               "and every output as −0.67.",
         what_goes_wrong=f"The row means are {_fmt(t.mean.flatten())}, the biased variance of each row is "
                         f"{float(t.var.flatten()[0]):.4g} (σ = {float(t.std.flatten()[0]):.4g}), and the notes' "
@@ -263,7 +266,8 @@ def _instancenorm_mistake():
         title="InstanceNorm: every (sample, channel) row uses its own mean; γ and β are per channel",
         claim="x = 1..24 as a 2 × 3 × 4 tensor, γ = [1, 2, 3, 4], β = [−1, −2, −3, −4]: the notes give "
               "μ = [[2.5, 6.5, 10.5], [14.5, 18.5, 22.5]] and σ = 1.12, then write every row of the first sample "
-              "with μ = 2.5 ((5−2.5)/1.12·1 − 1, …), index γ and β by position, and multiply by γ and add β "
+              "with μ = 2.5 ((5−2.5)/1.12·1 − 1, …), index γ and β by position, and multiply by γ and "
+              "add β "
               "a second time.",
         what_goes_wrong=f"The statistics are right (means {_fmt(mean[0])} and {_fmt(mean[1])}, σ = "
                         f"{float(t.std.flatten()[0]):.4g}), but each row must subtract its own mean: row 1 of "
@@ -288,7 +292,8 @@ def _groupnorm_mistake():
         what_goes_wrong=f"With x = 1..192 as (2, 6, 4, 4), nn.GroupNorm(2, 6) has four statistics, one per sample "
                         f"and group: group 0 of sample 0 spans channels 0–2 (the values 1..48), so μ = "
                         f"{float(t.mean[0, 0]):.4g} and σ = {float(t.std[0, 0]):.4g}; all four means are "
-                        f"{_fmt(t.mean.flatten())}; means such as 7.5 or 11.5 and σ = 3.5 belong to no group. γ and β have "
+                        f"{_fmt(t.mean.flatten())}; means such as 7.5 or 11.5 and σ = 3.5 belong to no group. "
+                        f"γ and β have "
                         f"one value per channel (6), not per group: to mimic the notes we give channels 0–2 "
                         f"γ = 1, β = −1 and channels 3–5 γ = 2, β = −2.",
         trace=t,

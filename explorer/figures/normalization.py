@@ -86,8 +86,9 @@ def _grouping_heatmap(trace, max_samples, max_channels, max_cells, show_values, 
                 g, v = int(ids[i, j, k]), x[i, j, k]
                 z[r, q] = g % len(PALETTE)
                 text[r, q] = f"{v:.3g}"
-                hover[r, q] = (f"sample {n}, dim 1 = {c}, position {pos}<br>value {v:.6g}<br>"
-                               f"{labels[g]}: mean {mean[g]:.6g}, √(var+ε) {std[g]:.6g}") if full_hover else labels[g]
+                hover[r, q] = labels[g] if not full_hover else (
+                    f"sample {n}, dim 1 = {c}, position {pos}<br>value {v:.6g}<br>"
+                    f"{labels[g]}: mean {mean[g]:.6g}, √(var+ε) {std[g]:.6g}")
     show_values = (len(ns) * len(cs) * len(ls) <= MAX_ANNOTATED_CELLS) if show_values is None else show_values
     extra = dict(text=text, texttemplate="%{text}", textfont=dict(size=10)) if show_values else {}
     heat = go.Heatmap(z=z, zmin=-0.5, zmax=len(PALETTE) - 0.5, colorscale=_stepped_colorscale(PALETTE),

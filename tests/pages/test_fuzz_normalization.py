@@ -27,8 +27,9 @@ controls = st.fixed_dictionaries({}, optional={
     "norm.bn.track": st.booleans(), "norm.in.track": st.booleans(),
     "norm.bn.momentum": MOMENTA, "norm.in.momentum": MOMENTA, "norm.mode": st.sampled_from(["train", "eval"]),
     "norm.batches": st.integers(1, 30), "norm.init": st.sampled_from(["random", "default", "counting"]),
-    "norm.groups": st.sampled_from([1, 2, 3, 4, 8]), "norm.ln.dims": st.integers(1, 3), "norm.rms.dims": st.integers(1, 3),
-    "norm.cell.sample": st.integers(0, 40), "norm.cell.channel": st.integers(0, 20), "norm.cell.row": st.integers(0, 20),
+    "norm.groups": st.sampled_from([1, 2, 3, 4, 8]), "norm.ln.dims": st.integers(1, 3),
+    "norm.rms.dims": st.integers(1, 3), "norm.cell.sample": st.integers(0, 40), "norm.cell.channel": st.integers(0, 20),
+    "norm.cell.row": st.integers(0, 20),
     "norm.cell.position": st.integers(0, 70), "norm.rchan": st.integers(0, 20),
     "norm.predict.on": st.booleans(), "seed": st.integers(0, 2**31 - 1),
 })

@@ -66,7 +66,7 @@ def test_defaults_show_batchnorm2d_with_one_statistic_per_channel():
     assert _bold_after(text, "var = Σ(v − mean)² / 36") == pytest.approx(float(var[0]), rel=1e-5)
     xhat = (float(x[0, 0, 0, 0]) - float(mean[0])) / math.sqrt(float(var[0]) + 1e-5)
     assert _bold_after(text, "x̂ = (") == pytest.approx(xhat, rel=1e-5)
-    assert f"× 36/35" in text and "the **unbiased** variance" in text
+    assert "× 36/35" in text and "the **unbiased** variance" in text
     code = at.code[0].value
     assert "nn.BatchNorm2d(4, eps=1e-05, momentum=0.1, affine=True, bias=True, track_running_stats=True)" in code
     assert "for _ in range(5):" in code
