@@ -24,7 +24,8 @@ classroom.tour(PAGE, [
     "Look for heads whose weights pile up in the [CLS] or [SEP] column: a common way for a head to 'do "
     "nothing' for most words.",
     "Type *The trophy did not fit in the suitcase because it was too big.* and search layers 2 to 5 for a "
-    "head where **it** attends to a noun. Step through the queries with the slider under the lines view.",
+    "head where **it** attends to a noun (layer 4, head 3 is one). Step through the queries with the slider "
+    "under the lines view.",
     "In the math panel, pick a query word piece: its query vector q is compared with every key k_j, the "
     "scores are scaled by 1/√32, and the softmax turns them into weights that add up to 1.",
     "Turn on **Predict before you look**: from the scores alone, say how large the biggest weight will be.",

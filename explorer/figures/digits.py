@@ -129,8 +129,9 @@ def _columns(groups, gap, group_gap):
 
 def _map(z, colours, top, name, at):
     """A feature map as a heatmap dict; hover comes from its cell markers."""
+    gap = 1 if max(z.shape) <= 8 else 0   # at 16x16 a cell is a few pixels: a gap would eat it
     return dict(type="heatmap", z=to_typed_array_spec(z.astype(np.float32)), zmin=0, zmax=top, colorscale=colours,
-                showscale=False, xgap=1, ygap=1, hoverinfo="skip", name=name, **at)
+                showscale=False, xgap=gap, ygap=gap, hoverinfo="skip", name=name, **at)
 
 
 def _outline(cells, colour, width, name, at):
