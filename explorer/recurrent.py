@@ -415,24 +415,28 @@ def _lstm(xp, h0, c0, w):
     cell[0], hidden[0] = c0.numpy(), h0.numpy()                             # [0] = initial state
     w_hr_t = None if w["weight_hr"] is None else w["weight_hr"].numpy().T   # (H, P)
     tmp, hp = np.empty((B, H), gates.dtype), np.empty((B, G), gates.dtype)
-    i, f, g, o = np.split(gates, 4, axis=-1)                                # views, each (T, B, H)
-    h_in = hidden[:, 0] if B == 1 else None                                 # (T+1, P) rows for np.dot
+    # every per-step view made once, before the loop: slicing inside it would cost as much as the math
+    i, f, g, o = (list(v) for v in np.split(gates, 4, axis=-1))             # T views, each (B, H)
+    a_, c_, h_ = list(gates), list(cell), list(hidden)
+    h_row, hp_row = list(hidden[:, 0]), hp[0]                               # B = 1: rows for np.dot
+    w_hh_t = w_hh.T
+    mul, tanh = np.multiply, np.tanh
     for t in range(T):
-        a = gates[t]                                                        # (B, 4H)
+        a = a_[t]                                                           # (B, 4H)
         if B == 1:
-            np.dot(w_hh, h_in[t], out=hp[0])                                # W_hh h, one matrix-vector product
+            np.dot(w_hh, h_row[t], hp_row)                                  # W_hh h, one matrix-vector product
         else:
-            np.matmul(hidden[t], w_hh.T, out=hp)
+            np.matmul(h_[t], w_hh_t, hp)
         a += hp
-        np.tanh(a, out=a)
+        tanh(a, a)
         a *= half
         a += shift                                                          # i, f, o = σ(…); g = tanh(…)
-        c = np.multiply(f[t], cell[t], out=cell[t + 1])
-        c += np.multiply(i[t], g[t], out=tmp)                               # c = f * c + i * g
+        c = mul(f[t], c_[t], c_[t + 1])
+        c += mul(i[t], g[t], tmp)                                           # c = f * c + i * g
         if w_hr_t is None:
-            np.multiply(o[t], np.tanh(c, out=tmp), out=hidden[t + 1])       # h = o * tanh(c)
+            mul(o[t], tanh(c, tmp), h_[t + 1])                              # h = o * tanh(c)
         else:
-            np.matmul(np.multiply(o[t], np.tanh(c, out=tmp), out=tmp), w_hr_t, out=hidden[t + 1])
+            np.matmul(mul(o[t], tanh(c, tmp), tmp), w_hr_t, h_[t + 1])      # h = W_hr (o * tanh(c))
     return torch.from_numpy(hidden[1:]), torch.from_numpy(cell[1:]), torch.from_numpy(gates)
 
 
