@@ -6,6 +6,7 @@ too, and a 512x512 image stays one short line instead of megabytes of digits.
 """
 import base64
 
+import numpy as np
 import torch
 
 MAX_LITERAL_VALUES = 1024
@@ -24,14 +25,15 @@ def tensor_literal(t):
         shape = ", ".join(map(str, t.shape))
         return (f'torch.frombuffer(bytearray(__import__("base64").b64decode("{data.decode()}")), '
                 f"dtype={t.dtype}).reshape({shape})")
-    body = _nested(t.double().tolist())
-    return f"torch.tensor({body}{dtype})"
+    if t.dtype == torch.float32:  # the shortest text that rounds back to the same float32
+        return f"torch.tensor({_nested(t.numpy().tolist(), lambda v: str(np.float32(v)))}{dtype})"
+    return f"torch.tensor({_nested(t.double().tolist(), lambda v: repr(float(v)))}{dtype})"
 
 
-def _nested(v):
+def _nested(v, fmt):
     if isinstance(v, list):
-        return "[" + ", ".join(_nested(e) for e in v) + "]"
-    return repr(float(v))
+        return "[" + ", ".join(_nested(e, fmt) for e in v) + "]"
+    return fmt(v)
 
 
 def module_snippet(constructor, module, x_literal_name="x", extra_lines=(), prints=()):

@@ -16,6 +16,8 @@ def test_literal_round_trips_exactly(shape, dtype):
 
 def test_small_tensors_stay_readable_numbers():
     assert tensor_literal(torch.tensor([[1.0, -0.5]])) == "torch.tensor([[1.0, -0.5]])"
+    # float32 1.77 is 1.7699999809265137 in double; the literal is the shortest text that rounds back
+    assert tensor_literal(torch.tensor([1.77])) == "torch.tensor([1.77])"
     assert tensor_literal(torch.tensor([2.0], dtype=torch.float64)) == "torch.tensor([2.0], dtype=torch.float64)"
 
 
