@@ -3,7 +3,9 @@
 Usage: python benchmarks/rerun.py [page ...]   (default: every page in pages/ except home)
 Each page is run once to warm caches and imports, then a widget-free rerun is timed `REPEAT` times;
 the figure is the median (what a learner waits for after a change that hits the cache).
-A cold rerun (cache cleared) is timed too: what the first change of a setting costs.
+A cold rerun is timed too, with the data caches cleared (what the first change of a setting costs)
+and with every cache cleared (what the first visitor after a server start waits for: trained models
+and the packaged transformer included).
 """
 import statistics
 import sys
@@ -34,11 +36,17 @@ def time_page(name):
         t0 = time.perf_counter()
         at.run()
         cold.append(time.perf_counter() - t0)
-    return statistics.median(warm), statistics.median(cold)
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    t0 = time.perf_counter()
+    at.run()
+    first = time.perf_counter() - t0
+    return statistics.median(warm), statistics.median(cold), first
 
 
 if __name__ == "__main__":
     names = sys.argv[1:] or sorted(p.stem for p in (ROOT / "pages").glob("*.py") if p.stem != "home")
     for name in names:
-        warm, cold = time_page(name)
-        print(f"{name}: rerun {warm * 1e3:.0f} ms cached, {cold * 1e3:.0f} ms cold (goal <= 150 ms)")
+        warm, cold, first = time_page(name)
+        print(f"{name}: rerun {warm * 1e3:.0f} ms cached (goal <= 150 ms), {cold * 1e3:.0f} ms with data "
+              f"caches cleared, {first * 1e3:.0f} ms with every cache cleared")
