@@ -6,6 +6,7 @@ import torch
 from explorer import ExplorerError, trace_pool, trace_upsample
 from explorer.examples import pooling as examples
 from explorer.figures import pooling as figures
+from explorer.figures.theme import plain
 from explorer.pooling import edge_windows, max_unpool, output_size_formula, source_formula
 from explorer.pooling_config import (LINEAR_MODES, POOL_KINDS, UPSAMPLE_MODES, PoolConfig, UpsampleConfig,
                                      build_pool, build_upsample, pool_snippet, unpool_code, upsample_snippet)
@@ -59,15 +60,6 @@ def _position_sliders(sizes, prefix, start=0, labels=("row", "column")):
     return tuple(pos)
 
 
-def _spec(fig):
-    """A figure as the plain dict st.plotly_chart also takes, minus plotly's default template (the
-    browser applies Streamlit's theme): a cached go.Figure re-validates that whole template each time
-    it is unpickled, which cost more than everything else on a rerun."""
-    spec = fig.to_plotly_json()
-    spec["layout"].pop("template", None)
-    return spec
-
-
 # == pooling ========================================================================================
 
 @st.cache_data(max_entries=64, show_spinner=False)
@@ -78,15 +70,15 @@ def run_pool(cfg, x, dtype_name):
 @st.cache_data(max_entries=64, show_spinner=False)
 def pool_figures(setup, c):
     trace = run_pool(*setup)
-    unpool = _spec(figures.unpool_view(trace, 0, c)) if trace.kind == "max" else None
-    return _spec(figures.pool_stepper(trace, 0, c)), _spec(figures.window_map(trace)), unpool
+    unpool = plain(figures.unpool_view(trace, 0, c)) if trace.kind == "max" else None
+    return plain(figures.pool_stepper(trace, 0, c)), plain(figures.window_map(trace)), unpool
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
 def compare(x, conv_kernel, seed, dtype_name, c):
     xb = as_batch(torch.from_numpy(x), getattr(torch, dtype_name))
     rows = examples.comparison(xb, conv_kernel, seed)
-    fig = _spec(figures.comparison_figure(xb, {r.label: r.trace.output for r in rows}, 0, c))
+    fig = plain(figures.comparison_figure(xb, {r.label: r.trace.output for r in rows}, 0, c))
     table = pd.DataFrame([{"layer": r.label, "output shape": str(tuple(r.trace.output.shape)),
                            "learnable parameters": r.parameters,
                            "module vs. our recomputation": f"{r.trace.max_abs_error:.1e}"} for r in rows])
@@ -281,12 +273,12 @@ def run_upsample(cfg, x, dtype_name, align_corners=None):
 @st.cache_data(max_entries=64, show_spinner=False)
 def upsample_figures(setup, c, pos):
     cfg = setup[0]
-    stepper = _spec(figures.upsample_figure(run_upsample(*setup), 0, c, pos))
+    stepper = plain(figures.upsample_figure(run_upsample(*setup), 0, c, pos))
     if cfg.mode not in LINEAR_MODES:
         return stepper, None
     side = figures.align_corners_figure(run_upsample(*setup, align_corners=False),
                                         run_upsample(*setup, align_corners=True), 0, c)
-    return stepper, _spec(side)
+    return stepper, plain(side)
 
 
 def upsampling_controls():
