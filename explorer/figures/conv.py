@@ -3,7 +3,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from .theme import (ACCENT, HIGHLIGHT, PADDING, add_player, as_numpy, compact, downsample, evenly_spaced, finish,
+from .theme import (ACCENT, HIGHLIGHT, PADDING, add_player, as_numpy, card, compact, downsample, evenly_spaced, finish,
                     grid_axes, heatmap, outline_dict, outline_trace, symmetric_range)
 
 MAX_FRAMES = 120
@@ -297,3 +297,19 @@ def kernels(trace, max_rows=8, max_cols=8):
             fig.update_xaxes(showticklabels=False, row=o + 1, col=c + 1)
             fig.update_yaxes(showticklabels=False, row=o + 1, col=c + 1)
     return finish(fig, height=90 + ro * (70 if trace.dims == 1 else 120))
+
+
+def preview():
+    """Home-page card: a Sobel kernel finding the vertical strokes of a digit 7 (a real Conv2d)."""
+    import torch
+    from torch import nn
+
+    from ..conv import trace_conv
+    from ..examples.conv import input_preset, kernel_preset
+    conv = nn.Conv2d(1, 1, 3, padding=1, bias=False)
+    with torch.no_grad():
+        conv.weight.copy_(kernel_preset("edge (Sobel x)", 3, 2).float().view(1, 1, 3, 3))
+    t = trace_conv(conv, input_preset("digit 7", 1).float().unsqueeze(0))
+    fig = go.Figure(heatmap(as_numpy(t.output[0, 0]), text=False))
+    fig.update_yaxes(autorange="reversed", scaleanchor="x")
+    return card(fig)

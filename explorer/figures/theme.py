@@ -86,6 +86,13 @@ def finish(fig, *, height=None, title=None):
     return fig
 
 
+def card(fig, height=150):
+    """A home-page preview: no axes, no margins, small."""
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(visible=False)
+    return finish(fig, height=height).update_layout(margin=dict(l=0, r=0, t=0, b=0))
+
+
 def add_player(fig, frames, labels, *, duration=700, prefix="step "):
     """Return `fig` with frames, a slider and play/pause buttons; stepping runs in the browser.
 
