@@ -12,7 +12,7 @@ from plotly.subplots import make_subplots
 
 from ..attention import temperature
 from ..errors import ExplorerError
-from .theme import (ACCENT, DIVERGING, HIGHLIGHT, PADDING, SEQUENTIAL, add_player, as_numpy, evenly_spaced,
+from .theme import (ACCENT, DIVERGING, HIGHLIGHT, PADDING, SEQUENTIAL, add_player, as_numpy, card, evenly_spaced,
                     finish, grid_axes, heatmap, outline_trace, symmetric_range)
 
 MAX_SIDE = 64        # heatmaps keep at most this many evenly spread queries / keys
@@ -517,6 +517,5 @@ def preview():
     x = embed_sentences("attention lets each word look back", 16, seed=0).x
     t = trace_attention(make_layer("multihead", 16, 1, seed=2), x, is_causal=True)
     fig = go.Figure(heatmap(as_numpy(t.weights[0, 0]), zmin=0, zmax=1, colorscale=SEQUENTIAL, text=False))
-    fig.update_xaxes(visible=False)
-    fig.update_yaxes(visible=False, autorange="reversed", scaleanchor="x")
-    return finish(fig, height=150).update_layout(margin=dict(l=0, r=0, t=0, b=0))
+    fig.update_yaxes(autorange="reversed", scaleanchor="x")
+    return card(fig)

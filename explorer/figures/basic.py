@@ -8,7 +8,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from ..errors import ExplorerError
-from .theme import (ACCENT, HIGHLIGHT, PADDING, add_player, as_numpy, evenly_spaced, finish, heatmap,
+from .theme import (ACCENT, HIGHLIGHT, PADDING, add_player, as_numpy, card, evenly_spaced, finish, heatmap,
                     outline_trace, symmetric_range)
 
 MAX_SIDE = 48          # rows or columns of a matrix drawn in full; beyond, evenly spaced ones
@@ -433,9 +433,7 @@ def preview():
         fig.add_trace(go.Scatter(x=as_numpy(c.x), y=as_numpy(c.y), mode="lines", line=dict(color=color, width=3),
                                  name=type(module).__name__))
     fig.add_vrect(x0=-4, x1=0, fillcolor=PADDING, line_width=0, layer="below")
-    fig.update_xaxes(visible=False)
-    fig.update_yaxes(visible=False)
-    return finish(fig, height=150).update_layout(margin=dict(l=0, r=0, t=0, b=0))
+    return card(fig)
 
 
 # -- helpers --------------------------------------------------------------------------------------

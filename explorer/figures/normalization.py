@@ -11,7 +11,7 @@ import torch
 from plotly.colors import qualitative
 from plotly.subplots import make_subplots
 
-from .theme import (DIVERGING, HIGHLIGHT, MAX_ANNOTATED_CELLS, add_player, as_numpy, evenly_spaced, finish,
+from .theme import (DIVERGING, HIGHLIGHT, MAX_ANNOTATED_CELLS, add_player, as_numpy, card, evenly_spaced, finish,
                     outline_trace, symmetric_range)
 
 PALETTE = qualitative.Plotly            # one colour per statistic, cycled when there are more
@@ -565,7 +565,5 @@ def preview():
         heat.hovertemplate, heat.customdata = f"{type(layer).__name__}<extra></extra>", None
         fig.add_trace(heat, 1, k)
         fig.update_yaxes(autorange="reversed", scaleanchor=f"x{k if k > 1 else ''}", row=1, col=k)
-    fig.update_xaxes(visible=False)
-    fig.update_yaxes(visible=False)
     fig.update_layout(plot_bgcolor="rgba(0,0,0,0)")
-    return finish(fig, height=150).update_layout(margin=dict(l=0, r=0, t=0, b=0))
+    return card(fig)

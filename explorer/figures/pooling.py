@@ -9,7 +9,7 @@ from plotly.subplots import make_subplots
 
 from ..errors import ExplorerError
 from ..pooling import INPUT, OUTSIDE, PADDING, UNUSED, trace_pool
-from .theme import (ACCENT, HIGHLIGHT, PADDING as PADDING_COLOUR, add_player, as_numpy, evenly_spaced, finish,
+from .theme import (ACCENT, HIGHLIGHT, PADDING as PADDING_COLOUR, add_player, as_numpy, card, evenly_spaced, finish,
                     grid_axes, heatmap, outline_dict, outline_trace, symmetric_range)
 
 MAX_FRAMES = 120
@@ -354,9 +354,7 @@ def preview():
     fig.add_trace(heatmap(out, zmin=lo, zmax=hi, name="max pool"), 1, 2)
     for col, shape in ((1, x.shape), (2, out.shape)):
         grid_axes(fig, 1, col, *shape)
-    fig.update_xaxes(visible=False)
-    fig.update_yaxes(visible=False)
-    return finish(fig, height=150).update_layout(margin=dict(l=0, r=0, t=0, b=0))
+    return card(fig)
 
 
 # -- helpers ----------------------------------------------------------------------------------------

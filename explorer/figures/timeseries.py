@@ -9,7 +9,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from ..errors import ExplorerError
-from .theme import (ACCENT, HIGHLIGHT, SEQUENTIAL, add_player, as_numpy, evenly_spaced, finish,
+from .theme import (ACCENT, HIGHLIGHT, SEQUENTIAL, add_player, as_numpy, card, evenly_spaced, finish,
                     heatmap, symmetric_range)
 
 MAX_FRAMES = 120        # predictions the forecast player steps through (evenly spread)
@@ -246,6 +246,4 @@ def preview():
     t = trace_conv(differentiator(), x)
     fig = go.Figure([go.Scatter(y=as_numpy(x[0, 0]), mode="lines", line=dict(color=SERIES_GREY, width=2)),
                      go.Scatter(x=np.arange(1, 47), y=as_numpy(t.output[0, 0, 1:-1]), mode="lines", line=dict(color=LINE, width=2.5))])
-    fig.update_xaxes(visible=False)
-    fig.update_yaxes(visible=False)
-    return finish(fig, height=150).update_layout(margin=dict(l=0, r=0, t=0, b=0))
+    return card(fig)
