@@ -17,6 +17,8 @@ the activation that feeds it, so any cell of any feature map comes with its wind
 import copy
 import functools
 import math
+import threading
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import torch
@@ -144,9 +146,41 @@ def start(config=TrainConfig()):
                    accuracy(model, data.test_x, data.test_y))
 
 
+_THREADS_LOCK = threading.Lock()
+_training = {"count": 0, "threads": None}
+
+
+@contextmanager
+def one_thread():
+    """Run torch on one thread while any training runs, then give back the thread count found.
+
+    Two reasons. The same seed then gives the same network whatever the server's thread count
+    (summation order changes the last bits, and training amplifies them). And these convolutions are
+    tiny: a second thread gains nothing and, when the cores are busy, makes an epoch ten times
+    slower (measured). Counted, so that overlapping trainings restore the count only once.
+    """
+    with _THREADS_LOCK:
+        if _training["count"] == 0:
+            _training["threads"] = torch.get_num_threads()
+            torch.set_num_threads(1)
+        _training["count"] += 1
+    try:
+        yield
+    finally:
+        with _THREADS_LOCK:
+            _training["count"] -= 1
+            if _training["count"] == 0:
+                torch.set_num_threads(_training["threads"])
+
+
 def train_epoch(previous):
     """One more epoch of Adam on a copy of `previous` (which stays as it was); deterministic for its
     seed and epoch number."""
+    with one_thread():
+        return _train_epoch(previous)
+
+
+def _train_epoch(previous):
     cfg = previous.config
     data = load_data(cfg.size)
     model = copy.deepcopy(previous.model)

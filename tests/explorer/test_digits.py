@@ -17,15 +17,6 @@ from explorer.examples.images import load_image
 ACCURACY_BOUND = 0.93   # seed 0 reaches about 0.97 on the 359 held-out images; chance is 0.10
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """Tiny convolutions gain nothing from a second thread, and lose a lot when the cores are busy."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 @pytest.fixture(scope="module")
 def trained():
     return digits.train(digits.TrainConfig(size=8, seed=0))
@@ -286,3 +277,25 @@ def test_the_snippet_prints_the_cell(trained, stage, cell):
         assert printed == pytest.approx([win.total, max(0.0, win.total)], abs=1e-5)
     else:
         assert printed == pytest.approx([win.result], abs=1e-7)
+
+
+def test_the_same_seed_gives_the_same_network_whatever_the_thread_count():
+    import threading
+    n = torch.get_num_threads()
+    try:
+        torch.set_num_threads(2)
+        a = digits.train(digits.TrainConfig(seed=5, epochs=2))
+        assert torch.get_num_threads() == 2                       # given back after training
+        torch.set_num_threads(1)
+        b = digits.train(digits.TrainConfig(seed=5, epochs=2))
+        for name, p in a.model.state_dict().items():
+            assert torch.equal(p, b.model.state_dict()[name])
+        torch.set_num_threads(2)
+        runs = [threading.Thread(target=digits.train, args=(digits.TrainConfig(seed=s, epochs=1),)) for s in (6, 7)]
+        for t in runs:
+            t.start()
+        for t in runs:
+            t.join()
+        assert torch.get_num_threads() == 2                       # overlapping trainings restore it once
+    finally:
+        torch.set_num_threads(n)

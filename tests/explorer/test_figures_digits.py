@@ -4,7 +4,6 @@ import base64
 
 import numpy as np
 import pytest
-import torch
 
 from explorer import digits
 from explorer.figures import conv as conv_figures
@@ -13,10 +12,7 @@ from explorer.figures import digits as fd
 
 @pytest.fixture(scope="module")
 def trained():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)   # tiny convolutions: a second thread only costs when the cores are busy
-    yield digits.train(digits.TrainConfig(size=8, seed=0, epochs=3))
-    torch.set_num_threads(n)
+    return digits.train(digits.TrainConfig(size=8, seed=0, epochs=3))
 
 
 @pytest.fixture(scope="module")

@@ -1,6 +1,4 @@
 """Random valid and edge-case control values never crash the Digits CNN page."""
-import pytest
-import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -14,14 +12,6 @@ controls = st.fixed_dictionaries({}, optional={
     "digits.cin": st.integers(0, 7), "digits.invert": st.booleans(), "digits.predict.on": st.booleans(),
     "seed": st.integers(0, 2),   # a few seeds: each one trains its own network
 })
-
-
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
 
 
 @settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])

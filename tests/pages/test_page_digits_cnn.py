@@ -13,15 +13,6 @@ from explorer import digits
 PAGE = "digits_cnn"
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """The page trains a tiny CNN: a second thread gains nothing and loses a lot on busy cores."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 @pytest.fixture(scope="module")
 def network():
     """The same network the page trains by default (same config, same seed, same epochs)."""
