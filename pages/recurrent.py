@@ -135,9 +135,12 @@ if note:
     st.info(note, icon=":material/info:")
 
 
-@st.cache_data(max_entries=64, show_spinner=False)
+# Traces and figures are cached with cache_resource: the page only reads them (st.plotly_chart copies a
+# figure before sending it), and cache_data would unpickle them on every rerun, which for a figure with
+# frames means validating it all over again (tens of milliseconds each).
+@st.cache_resource(max_entries=32, show_spinner=False)
 def run(cfg, x, seed, dtype_name, initial):
-    """Module + trace for one setting (arrays in, so Streamlit can hash them)."""
+    """Module + trace for one setting (arrays in, so Streamlit can hash them); read-only."""
     module = build(cfg, seed, getattr(torch, dtype_name))
     xb = examples.batch_of_one(torch.from_numpy(x), cfg.batch_first)
     hx = examples.random_state(module, 1, seed + 1) if initial == "random" else None
@@ -179,7 +182,7 @@ if H > figures.MAX_LINES:
     units = sorted(units)
 
 
-@st.cache_data(max_entries=64, show_spinner=False)
+@st.cache_resource(max_entries=32, show_spinner=False)
 def time_figures(setup, layer, direction, t, units, labels, vocabulary):
     tr = run(*setup)
     few = None
@@ -190,7 +193,7 @@ def time_figures(setup, layer, direction, t, units, labels, vocabulary):
             figures.cell_diagram(tr, layer, direction, t=t, units=few, labels=labels))
 
 
-@st.cache_data(max_entries=64, show_spinner=False)
+@st.cache_resource(max_entries=32, show_spinner=False)
 def blend_figure(setup, layer, direction, t, unit, labels):
     return figures.gru_interpolation(run(*setup), layer, direction, unit=unit, t=t, labels=labels)
 
@@ -225,6 +228,15 @@ def gate_name(name):
     return "hidden state h" if name == "hidden" else f"{name} gate {GATE_SYMBOLS[name]}"
 
 
+@st.cache_data(max_entries=64, show_spinner=False)
+def step_math(setup, layer, direction, t, units, gate, unit):
+    """The math panel's numbers at step t: the worked value, the equations (with and without
+    numbers) and the tables."""
+    tr = run(*setup)
+    return (worked_value(tr, layer, direction, t, gate, unit), gate_latex(tr, layer, direction, t, units),
+            gate_latex(tr, layer, direction, t, units, numbers=False), gate_sections(tr, layer, direction, t, units))
+
+
 @st.fragment
 def math_panel():
     st.subheader(f"The math at step t = {t}" + (f" ({labels[t]!r})" if labels else ""))
@@ -237,20 +249,21 @@ def math_panel():
     gate = c1.selectbox("Value to predict", names, key=key(PAGE, "pgate"), bind=BIND, format_func=gate_name)
     keep_option(key(PAGE, "punit"), units)
     unit = c2.selectbox("Unit", units, key=key(PAGE, "punit"), bind=BIND)
-    question, truth, worked = worked_value(trace, layer, direction, t, gate, int(unit))
+    (question, truth, worked), equations, symbols, tables = step_math(setup, layer, direction, t, tuple(units),
+                                                                      gate, int(unit))
     revealed = classroom.predict(f"{PAGE}.predict", question, truth)
     if revealed:
         st.markdown(worked)
     else:
         st.caption("The numbers are hidden until you check your prediction.")
-    for title, latex in gate_latex(trace, layer, direction, t, units, numbers=revealed):
+    for title, latex in equations if revealed else symbols:
         st.markdown(f"**{title}**")
         st.latex(latex)
     if revealed:
         with st.expander("The same numbers as tables"):
-            for title, table in gate_sections(trace, layer, direction, t, units):
+            for title, table in tables:
                 st.markdown(f"**{title}**")
-                st.dataframe(table.style.format(precision=4), hide_index=True, width="stretch")
+                st.dataframe(table.round(4), hide_index=True, width="stretch")
 
 
 math_panel()
@@ -260,7 +273,7 @@ st.caption(f"The final states h_n{', c_n' if trace.c_n is not None else ''} agre
 
 
 # -- gradients ------------------------------------------------------------------------------------
-@st.cache_data(max_entries=64, show_spinner=False)
+@st.cache_resource(max_entries=32, show_spinner=False)
 def gradient_figure(scale, keep_bias, steps, seed):
     flows = compare_gradient_flow(scale, keep_bias=keep_bias, steps=steps, seed=seed)
     return figures.gradient_flow_figure(flows), {k: f.decay_per_step for k, f in flows.items()}
@@ -295,7 +308,7 @@ def trained(kind, hidden, seed, chunks):
     return continue_training(trained(kind, hidden, seed, chunks - 1), TRAIN_CHUNK)
 
 
-@st.cache_data(max_entries=32, show_spinner=False)
+@st.cache_resource(max_entries=16, show_spinner=False)
 def training_figures(kind, hidden, seed, chunks):
     result = trained(kind, hidden, seed, chunks)
     before = trace_recurrent(result.recurrent(trained=False), result.inputs)
@@ -334,6 +347,11 @@ with c2:
     panels.chart(gates_after, key="rec-train-after")
 
 # -- shapes, code, export -------------------------------------------------------------------------
+@st.cache_data(max_entries=32, show_spinner=False)
+def code(setup, x_code):
+    return snippet(setup[0], run(*setup), setup[2], x_code)
+
+
 c1, c2 = st.columns(2)
 with c1:
     st.subheader("Shapes and parameters")
@@ -355,7 +373,7 @@ with c1:
     panels.shapes_panel(rows)
 with c2:
     st.subheader("Reproduce it in PyTorch")
-    panels.code_box(snippet(cfg, trace, seed, x_code), "recurrent.py")
+    panels.code_box(code(setup, x_code), "recurrent.py")
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
@@ -366,7 +384,12 @@ def export(setup, layer, direction, t, units):
 panels.csv_download(export(setup, layer, direction, t, tuple(units)), "recurrent.csv")
 
 st.subheader("Common mistakes")
-for m in examples.mistakes():
+@st.cache_resource(show_spinner=False)
+def mistakes():
+    return examples.mistakes()
+
+
+for m in mistakes():
     panels.mistake_callout(m, lambda tr: st.dataframe(pd.DataFrame(
         {"output[-1]": tr.output[-1].tolist(), "h_n[0]": tr.h_n[0].tolist(), "c_n[0]": tr.c_n[0].tolist()}),
         width="content"))
