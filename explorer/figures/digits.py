@@ -12,7 +12,7 @@ from _plotly_utils.utils import to_typed_array_spec
 from plotly.subplots import make_subplots
 
 from .. import digits
-from .theme import ACCENT, DIVERGING, FONT, HIGHLIGHT, SEQUENTIAL, as_numpy, cell_outlines, finish, heatmap
+from .theme import ACCENT, DIVERGING, FONT, HIGHLIGHT, SEQUENTIAL, as_numpy, card, cell_outlines, finish, heatmap
 
 DRAWN = {"conv1": "relu1", "pool1": "pool1", "conv2": "relu2", "pool2": "pool2"}  # what each column shows
 TITLES = {"input": "input", "conv1": "conv1<br>+ ReLU", "pool1": "max<br>pool 1", "conv2": "conv2<br>+ ReLU",
@@ -222,7 +222,7 @@ def preview():
         fig.add_trace(heatmap(z, colorscale=INPUT_COLOURS if k == 0 else SEQUENTIAL, text=False,
                               zmin=0, zmax=float(z.max()) or 1.0), 1, k + 1)
         _square(fig, 1, k + 1)
-    return finish(fig, height=150).update_layout(margin=dict(l=0, r=0, t=0, b=0))
+    return card(fig)
 
 
 def start_at(spec, frame_name):

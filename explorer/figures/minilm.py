@@ -9,7 +9,7 @@ import plotly.graph_objects as go
 from _plotly_utils.utils import to_typed_array_spec
 from plotly.subplots import make_subplots
 
-from .theme import DIVERGING, FONT, HIGHLIGHT, SEQUENTIAL, add_player, as_numpy, evenly_spaced, finish, \
+from .theme import DIVERGING, FONT, HIGHLIGHT, SEQUENTIAL, add_player, as_numpy, card, evenly_spaced, finish, \
     symmetric_range
 
 MAX_THUMB = 24           # thumbnails show at most this many queries and keys (evenly spread)
@@ -129,6 +129,5 @@ def preview():
     for h in range(6):
         fig.add_trace(go.Heatmap(z=as_numpy(enc.attentions[1][0, h]), zmin=0, zmax=1, colorscale=SEQUENTIAL,
                                  showscale=False, hoverinfo="skip"), 1, h + 1)
-    fig.update_xaxes(visible=False)
-    fig.update_yaxes(visible=False, autorange="reversed")
-    return finish(fig, height=150).update_layout(margin=dict(l=0, r=0, t=0, b=0))
+    fig.update_yaxes(autorange="reversed")
+    return card(fig)
