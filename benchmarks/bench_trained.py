@@ -13,10 +13,8 @@ Usage: python benchmarks/bench_trained.py [digits_cnn] [minilm_attention]
 """
 import json
 import os
-import statistics
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -100,7 +98,8 @@ if __name__ == "__main__":
           f"one sentence through the model plus all 72 heads recomputed {parts['minilm_sentence'] * 1e3:.0f} ms")
     for page in pages:
         r = child(CHILD, ROOT=str(ROOT), PAGE=page, REPEAT=REPEAT)
-        print(f"{page}: first render cold server {r['cold'] * 1e3:.0f} ms, new learner {r['new_learner'] * 1e3:.0f} ms, "
+        print(f"{page}: first render cold server {r['cold'] * 1e3:.0f} ms, "
+              f"new learner {r['new_learner'] * 1e3:.0f} ms, "
               f"new setting {r['new_setting'] * 1e3:.0f} ms, rerun {r['rerun'] * 1e3:.0f} ms "
               f"(cold / rerun = {r['cold'] / r['rerun']:.0f}x; goal <= 150 ms rerun); "
               f"figures {r['payload_kb']:.0f} KB")

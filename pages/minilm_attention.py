@@ -133,7 +133,8 @@ table = pd.DataFrame({"key": [f"{j}: {t}" for j, t in enumerate(tokens)], "q · 
 st.dataframe(table, hide_index=True, width="stretch", height=min(420, 38 + 35 * len(tokens)))
 terms = " + ".join(f"({a:.3g})·({b:.3g})" for a, b in zip(math.q[:4].tolist(), math.k[top, :4].tolist()))
 st.markdown(f"q = x W_q + b_q is this head's {trace.head_dim}-number slice of the query projection of "
-            f"“{tokens[query]}”. Its score against “{tokens[top]}” is q · k = {terms} + … ({trace.head_dim - 4} more) "
+            f"“{tokens[query]}”. Its score against “{tokens[top]}” is q · k = {terms} + … "
+            f"({trace.head_dim - 4} more) "
             f"= {float(math.raw[top]):.4f}, times 1/√{trace.head_dim} = {math.scale:.4f} gives "
             f"**{float(math.scores[top]):.4f}**.")
 if revealed:

@@ -179,7 +179,8 @@ def filters(trained, layer="conv1", in_channel=0):
                         subplot_titles=[f"filter {i}" for i in range(n)] + [""] * n)
     for i in range(n):
         for r, w in ((1, before[i]), (2, after[i])):
-            fig.add_trace(heatmap(w, zmin=-m, zmax=m, colorscale=DIVERGING, name=f"{'before' if r == 1 else 'after'} {i}")
+            name = f"{'before' if r == 1 else 'after'} {i}"
+            fig.add_trace(heatmap(w, zmin=-m, zmax=m, colorscale=DIVERGING, name=name)
                           .update(texttemplate="%{z:.2f}", textfont=dict(size=11)), r, i + 1)
             _square(fig, r, i + 1)
     for r, label in ((1, "before<br>training"), (2, f"after {trained.epochs_done}<br>epochs")):

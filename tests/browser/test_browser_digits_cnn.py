@@ -16,7 +16,8 @@ def _click_cell(pg, trace_name, row, col):
              const gd = document.querySelectorAll('.js-plotly-plot')[0];
              gd.scrollIntoView();
              const t = gd._fullData.find(d => d.name === name);
-             const xa = gd._fullLayout[t.xaxis.replace('x', 'xaxis')], ya = gd._fullLayout[t.yaxis.replace('y', 'yaxis')];
+             const xa = gd._fullLayout[t.xaxis.replace('x', 'xaxis')];
+             const ya = gd._fullLayout[t.yaxis.replace('y', 'yaxis')];
              const r = gd.getBoundingClientRect();
              return {x: r.left + xa._offset + xa.l2p(col), y: r.top + ya._offset + ya.l2p(row)}; }""",
         [trace_name, row, col])

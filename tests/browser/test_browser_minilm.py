@@ -29,8 +29,8 @@ def test_clicking_a_thumbnail_selects_its_head(app, page):
         const r = gd.getBoundingClientRect();
         return {x: r.left + xa._offset + xa.l2p(t.x[0]) + 5, y: r.top + ya._offset + ya.l2p(t.y[0]) - 5}; }""")
     page.mouse.click(box["x"], box["y"])
-    page.wait_for_function("() => location.search.includes('minilm.layer=3') && location.search.includes('minilm.head=7')",
-                           timeout=30_000)
+    page.wait_for_function(
+        "() => location.search.includes('minilm.layer=3') && location.search.includes('minilm.head=7')", timeout=30_000)
     wait_idle(page)
     page.get_by_role("heading", name="Layer 3, head 7").wait_for(timeout=30_000)
     selected = next(d for d in plot_data(page, 0) if d["name"] == "selected head")

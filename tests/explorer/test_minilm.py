@@ -60,7 +60,8 @@ def test_the_copied_layer_computes_the_model_attention_block(tokenizer, model):
     for layer in (0, 3, 5):
         block = model.encoder.layer[layer].attention
         seen = {}
-        handle = block.register_forward_hook(lambda m, i, o: seen.__setitem__("out", o[0] if isinstance(o, tuple) else o))
+        handle = block.register_forward_hook(
+            lambda m, i, o: seen.__setitem__("out", o[0] if isinstance(o, tuple) else o))
         with torch.no_grad():
             model(**tokenizer(SENTENCES[1], return_tensors="pt"))
         handle.remove()

@@ -5,7 +5,8 @@ from hypothesis import strategies as st
 from apptest import run_page
 
 controls = st.fixed_dictionaries({}, optional={
-    "minilm.text": st.one_of(st.text(max_size=80), st.sampled_from(["", "a " * 80, "😀 naïve café", "[SEP] [CLS]"])),
+    "minilm.text": st.one_of(st.text(max_size=80),
+                             st.sampled_from(["", "a " * 80, "😀 naïve café", "[SEP] [CLS]"])),
     "minilm.layer": st.integers(0, 5), "minilm.head": st.integers(0, 11),
     "minilm.query": st.sampled_from(["0: [CLS]", "3: sat", "99: nope"]), "minilm.predict.on": st.booleans(),
 })

@@ -30,7 +30,8 @@ def _figure(at, first_trace_name):
 
 def _hooked(model, image):
     seen = {}
-    hooks = [getattr(model, n).register_forward_hook(lambda m, i, o, n=n: seen.__setitem__(n, o)) for n in digits.STAGES]
+    hooks = [getattr(model, n).register_forward_hook(lambda m, i, o, n=n: seen.__setitem__(n, o))
+             for n in digits.STAGES]
     with torch.no_grad():
         model(image.reshape(1, 1, *image.shape[-2:]))
     for h in hooks:
