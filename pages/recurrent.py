@@ -211,8 +211,9 @@ panels.chart(figs[0], key="rec-gates")
 st.subheader("Hidden and cell state" if trace.cell is not None else "Hidden state")
 panels.chart(figs[1], key="rec-states")
 st.subheader(f"The {trace.kind} cell unrolled at one step")
-st.caption("Each box is one quantity of the update at step t, with its numbers; hover a gate for its input part "
-           "and hidden part.")
+st.caption("Each box is one quantity of the update at step t, with its numbers. "
+           + ("Hover a gate for its input part and hidden part." if trace.gate_names else
+              "Hover a box for all its numbers."))
 panels.chart(figs[2], key="rec-cell")
 if trace.kind == "GRU":
     st.subheader("GRU: the new state is a blend of the old state and a candidate")

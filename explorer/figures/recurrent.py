@@ -118,7 +118,7 @@ def gate_heatmaps(trace, layer=0, direction=0, b=0, *, t=0, labels=None, max_uni
         fig.add_trace(hm, r, 1)
         every = max(1, len(picked) // (6 if compact else 12))
         prefix = "x" if n == "x" else ("" if compact else "unit ")
-        names_of = (lambda u: str(features[u])) if (n == "x" and features is not None) else (lambda u: f"{prefix}{u}")
+        names_of = _row_names(trace, n, layer, features, prefix)
         fig.update_yaxes(autorange="reversed", showgrid=False, zeroline=False, tickmode="array",
                          tickvals=picked[::every], ticktext=[names_of(u) for u in picked[::every]], row=r, col=1)
         fig.update_xaxes(showgrid=False, zeroline=False, tickmode="array", tickvals=columns[::every_x],
@@ -140,6 +140,19 @@ def gate_heatmaps(trace, layer=0, direction=0, b=0, *, t=0, labels=None, max_uni
     frames = [dict(name=str(s), traces=outlines,
                    data=[moved(_column_outline(columns.index(s), x_edges, y_edges[n])) for n in rows]) for s in keep]
     return _start_at(add_player(fig, frames, _step_labels(labels, keep), prefix="time step t = "), start)
+
+
+def _row_names(trace, name, layer, features, prefix):
+    """Tick labels of a heatmap's rows: units, input features, the words of a one-hot input, or for
+    layer k > 0 the units of layer k - 1 they come from (→ forward, ← backward)."""
+    if name != "x":
+        return lambda u: f"{prefix}{u}"
+    if features is not None:
+        return lambda u: str(features[u])
+    if layer > 0:
+        P = trace.out_size
+        return lambda u: f"h{'→←'[u // P]}{u % P}" if trace.num_directions == 2 else f"h{u}"
+    return lambda u: f"x{u}"
 
 
 def _short(name):
@@ -315,7 +328,7 @@ def predictions_figure(result):
 # Boxes at fixed places (x 0..12, y 0..7), arrows between them, and one text trace holding the
 # numbers; frames replace only that text, so stepping through time moves numbers, not drawings.
 
-_BOX_W, _BOX_H = 1.5, 1.45
+_BOX_W, _BOX_H = 1.6, 1.5
 _NODES = {
     "LSTM": {"c_prev": (0.8, 7.0, "c_(t−1)"), "f_c": (3.0, 7.0, "f ⊙ c_(t−1)"), "c": (5.7, 7.0, "c_t = f⊙c + i⊙g"),
              "tanh_c": (10.9, 7.0, "tanh(c_t)"), "i_g": (5.7, 5.2, "i ⊙ g"), "f": (3.0, 3.3, "σ forget f"),
@@ -355,7 +368,7 @@ def cell_diagram(trace, layer=0, direction=0, b=0, *, t=0, units=None, labels=No
                       line=dict(color=ACCENT if key in ("h", "c") else INK, width=2),
                       fillcolor="rgba(245,166,35,0.15)" if key in _GATE_OF else "rgba(0,0,0,0)")
         fig.add_annotation(x=x, y=y + _BOX_H / 2 - 0.15, text=f"<b>{title}</b>", showarrow=False,
-                           font=dict(size=11))
+                           font=dict(size=12))
     for a, z in edges:
         _arrow(fig, nodes[a][:2], nodes[z][:2])
     if trace.kind != "RNN":
@@ -370,15 +383,16 @@ def cell_diagram(trace, layer=0, direction=0, b=0, *, t=0, units=None, labels=No
     keep, start = _frame_steps(trace, list(range(trace.seq_len)), t, max_frames)
     keys = list(nodes)
     texts = [_cell_texts(trace.step(layer, direction, s, b), trace, keys, shown) for s in keep]
-    fig.add_trace(go.Scatter(x=[nodes[k][0] for k in keys], y=[nodes[k][1] - 0.15 for k in keys], mode="text",
+    fig.add_trace(go.Scatter(x=[nodes[k][0] for k in keys], y=[nodes[k][1] - 0.22 for k in keys], mode="text",
                              text=texts[start][0], hovertext=texts[start][1], hoverinfo="text",
-                             textfont=dict(size=12, family="monospace")))
+                             textfont=dict(size=13, family="monospace")))
     fig.update_xaxes(visible=False, range=[-0.2, 12])
-    fig.update_yaxes(visible=False, range=[-0.4, 8.0])
+    rnn = trace.kind == "RNN"                                                # two rows of boxes, not three
+    fig.update_yaxes(visible=False, range=[0.5, 6.1] if rnn else [-0.4, 8.0])
     frames = [dict(name=str(s), traces=[0], data=[dict(type="scatter", text=tx, hovertext=hv)])
               for s, (tx, hv) in zip(keep, texts)]
     which = f"units {', '.join(map(str, shown))} of {H}" if H > SMALL_VECTOR else f"all {H} units"
-    finish(fig, height=640, title=f"{trace.kind} cell, layer {layer}, {'backward' if direction else 'forward'}"
+    finish(fig, height=520 if rnn else 740, title=f"{trace.kind} cell, layer {layer}, {'backward' if direction else 'forward'}"
                                   f" direction: {which}")
     return _start_at(add_player(fig, frames, _step_labels(labels, keep), prefix="time step t = "), start)
 
