@@ -129,19 +129,21 @@ def gate_latex(trace, layer, direction, t, units=None, b=0, numbers=True):
         if not numbers:
             out.append((_title(part, sym), lines[0].replace("&=", "=")))
             continue
-        if full:
+        if full:            # the input part and the hidden part, each worked out from its matrix
             W_i, W_h = w["weight_ih"][rows], w["weight_hh"][rows]
             b_i, b_h = w["bias_ih"][rows], w["bias_hh"][rows]
-            lines.append(rf"&= {fn}\left({_mat(W_i)}{_col(s.x)} + {_col(b_i)} + {inner}\left({_mat(W_h)}"
-                         rf"{_col(s.h_prev)} + {_col(b_h)}\right)\right)")
+            lines.append(rf"W_{{{names[0]}}} x_t + b_{{{names[0]}}} &= {_mat(W_i)}{_col(s.x)} + {_col(b_i)}"
+                         rf" = {_col(a)}")
+            lines.append(rf"W_{{{names[1]}}} h_{{{prev}}} + b_{{{names[1]}}} &= {_mat(W_h)}{_col(s.h_prev)}"
+                         rf" + {_col(b_h)} = {_col(h)}")
         if part == "new":
             r = s.gates["reset"]
-            lines.append(rf"&= \tanh\left({_col(a[units])} + {_col(r[units])} \odot {_col(h[units])}\right)"
+            lines.append(rf"{lhs} &= \tanh\left({_col(a[units])} + {_col(r[units])} \odot {_col(h[units])}\right)"
                          rf" = \tanh {_col((a + r * h)[units])} = {_col(value[units])}")
         else:
-            lines.append(rf"&= {fn}\left({_col(a[units])} + {_col(h[units])}\right) = {fn} {_col((a + h)[units])}"
-                         rf" = {_col(value[units])}")
-        out.append((_title(part, sym), r"\begin{aligned}" + r" \\[4pt] ".join(lines) + r"\end{aligned}"))
+            lines.append(rf"{lhs} &= {fn}\left({_col(a[units])} + {_col(h[units])}\right) = {fn} "
+                         rf"{_col((a + h)[units])} = {_col(value[units])}")
+        out.append((_title(part, sym), r"\begin{aligned}" + r" \\[8pt] ".join(lines) + r"\end{aligned}"))
     if not numbers:
         return out + _symbolic_updates(trace, prev)
     g = s.gates

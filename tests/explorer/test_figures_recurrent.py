@@ -220,3 +220,12 @@ def test_preview_is_small_and_bare():
     (hm,) = fig.data
     assert array(hm.z).shape == (4 * 4 + 3, 12)                             # 4 gates × 4 units, 3 gaps
     assert len(json.dumps(fig.to_plotly_json(), default=str)) < 50_000
+
+
+def test_a_stacked_layer_reads_the_units_of_the_layer_below():
+    t = trace_recurrent(make_recurrent("GRU", 1, 2, num_layers=2, bidirectional=True), torch.ones(3, 1))
+    fig = fr.gate_heatmaps(t, layer=1)
+    x = _heatmaps(fig)[0]
+    assert np.allclose(array(x.z), t.layer_input(1)[:, 0].numpy().T)
+    assert list(fig.layout.yaxis.ticktext) == ["h→0", "h→1", "h←0", "h←1"]
+    assert fig.layout.annotations[0].text == "input of layer 1: the outputs h_t of layer 0"
