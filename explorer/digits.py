@@ -17,8 +17,6 @@ the activation that feeds it, so any cell of any feature map comes with its wind
 import copy
 import functools
 import math
-import threading
-from contextlib import contextmanager
 from dataclasses import dataclass
 
 import torch
@@ -27,6 +25,7 @@ from torch import nn
 from .conv import trace_conv
 from .errors import ExplorerError
 from .pooling import trace_pool
+from .threads import one_thread
 
 SIZES = (8, 16)          # native 8x8, or each pixel repeated 2x2
 CLASSES = 10
@@ -144,33 +143,6 @@ def start(config=TrainConfig()):
     opt = torch.optim.Adam(model.parameters(), lr=config.lr)
     return Trained(config, model, opt.state_dict(), copy.deepcopy(model.state_dict()), (),
                    accuracy(model, data.test_x, data.test_y))
-
-
-_THREADS_LOCK = threading.Lock()
-_training = {"count": 0, "threads": None}
-
-
-@contextmanager
-def one_thread():
-    """Run torch on one thread while any training runs, then give back the thread count found.
-
-    Two reasons. The same seed then gives the same network whatever the server's thread count
-    (summation order changes the last bits, and training amplifies them). And these convolutions are
-    tiny: a second thread gains nothing and, when the cores are busy, makes an epoch ten times
-    slower (measured). Counted, so that overlapping trainings restore the count only once.
-    """
-    with _THREADS_LOCK:
-        if _training["count"] == 0:
-            _training["threads"] = torch.get_num_threads()
-            torch.set_num_threads(1)
-        _training["count"] += 1
-    try:
-        yield
-    finally:
-        with _THREADS_LOCK:
-            _training["count"] -= 1
-            if _training["count"] == 0:
-                torch.set_num_threads(_training["threads"])
 
 
 def train_epoch(previous):

@@ -15,7 +15,6 @@ own family (trace_conv, trace_recurrent, trace_attention, trace_linear), feeding
 recomputation of the stage before, so the end-to-end `manual` never touches a module's forward.
 """
 import math
-from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -27,24 +26,12 @@ from .basic import trace_linear
 from .conv import trace_conv
 from .errors import ExplorerError
 from .recurrent import trace_recurrent
+from .threads import one_thread
 from .validate import max_abs_error, require_dtype_match, require_module, require_tensor
 
 SERIES = ("sine", "trend + noise", "steps")
 DIFFERENTIATOR = (1.0, 0.0, -1.0)
 MIN_LENGTH, MAX_LENGTH = 16, 5000
-
-
-@contextmanager
-def one_thread():
-    """Run torch on one thread here: every op of this model is so small that waking a second
-    thread costs more than the op (tens of times slower on a busy machine). The count is per calling
-    thread with torch's OpenMP backend, so other sessions keep theirs."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 def synthetic(kind, length=160, seed=0):

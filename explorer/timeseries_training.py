@@ -13,7 +13,8 @@ import torch
 from torch import nn
 
 from .errors import ExplorerError
-from .timeseries import TimeSeriesModel, one_thread, scaling_of, windows
+from .threads import one_thread
+from .timeseries import TimeSeriesModel, scaling_of, windows
 
 MIN_TRAIN_WINDOWS = 8
 LIMITS = dict(window=(2, 96), hidden=(1, 64), steps=(0, 2000), batch=(1, 256))

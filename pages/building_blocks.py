@@ -11,7 +11,6 @@ from explorer.basic_config import (LINEAR_KINDS, ActivationConfig, DropoutConfig
                                    dropout_snippet, embedding_snippet, linear_config_of, linear_snippet,
                                    parameter_count)
 from explorer.examples import basic as ex
-from explorer.examples.parse import format_grid
 from explorer.figures import basic as figures
 from ui import classroom, panels
 from ui.state import BIND, clamp, keep_option, key

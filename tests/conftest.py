@@ -1,4 +1,10 @@
 import sys
 from pathlib import Path
 
+import torch
+
 sys.path.insert(0, str(Path(__file__).parent))  # shared test helpers such as plotly_data
+
+# As the server does (app.py): the tests' tensors are tiny, and a second thread only adds start-up
+# cost to every op, a lot of it on busy cores.
+torch.set_num_threads(1)

@@ -61,8 +61,6 @@ def test_play_button_animates(app, page):
 
 
 def test_a_512_pixel_upload_steps_one_block_and_a_click_moves_it(app, page, tmp_path):
-    import io
-
     from PIL import Image, ImageDraw
     img = Image.new("L", (512, 512), 0)
     ImageDraw.Draw(img).ellipse((100, 100, 400, 400), outline=255, width=30)

@@ -2,7 +2,6 @@
 import http.cookiejar
 import io
 import os
-import re
 import secrets
 import shutil
 import subprocess

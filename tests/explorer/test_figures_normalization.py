@@ -12,15 +12,6 @@ from explorer.normalization import trace_norm
 from explorer.normalization_steps import batch_size_effect, seeded_batches, train_then_eval
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny tensors: a second thread only adds start-up cost, and on busy cores a lot of it."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 @functools.lru_cache(maxsize=None)
 def _traces(shape=(2, 4, 3, 3), seed=1):
     """Traces of all five layers on one input; cached, the tests only read them."""

@@ -17,15 +17,6 @@ from explorer.normalization import trace_norm
 TOL = {torch.float32: 1e-5, torch.float64: 1e-10}
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny tensors: a second thread only adds start-up cost, and on busy cores a lot of it."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 @st.composite
 def norm_setups(draw):
     """A random normalization layer with random parameters and running stats, and an input it accepts."""

@@ -13,14 +13,6 @@ from explorer.normalization_config import NormConfig, build_norm, constructor_co
 from explorer.normalization_steps import similar_batches
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 @pytest.mark.parametrize("cfg, shape, expected", [
     (NormConfig(), (2, 3), "BatchNorm1d(3, eps=1e-05, momentum=0.1, affine=True, bias=True, "
                            "track_running_stats=True)"),

@@ -14,15 +14,6 @@ from explorer.normalization_steps import (_three_norms, batch_size_effect, seede
 TOL = {torch.float32: 1e-5, torch.float64: 1e-10}
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny tensors: a second thread only adds start-up cost, and on busy cores a lot of it."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def test_seeded_batches_are_reproducible_and_centred_per_channel():
     a = seeded_batches((2000, 3), 2, seed=7, mean=[0.0, 5.0, -5.0], std=[1.0, 0.1, 2.0])
     b = seeded_batches((2000, 3), 2, seed=7, mean=[0.0, 5.0, -5.0], std=[1.0, 0.1, 2.0])

@@ -6,7 +6,6 @@ import pytest
 import torch
 from apptest import ROOT, TIMEOUT, array, figures, run_page, texts
 from streamlit.testing.v1 import AppTest
-from torch import nn
 
 PAGE = "building_blocks"
 

@@ -65,7 +65,7 @@ def test_math_panel_shows_the_module_value_at_the_chosen_position():
         conv.weight.copy_(kernel_preset("edge (Sobel x)", 3, 2).float().view(1, 1, 3, 3))
         conv.bias.zero_()
         expected = float(conv(input_preset("digit 0", 1).float().unsqueeze(0))[0, 0, 2, 3])
-    assert f"output[0, 0, 2, 3]" in texts(at)
+    assert "output[0, 0, 2, 3]" in texts(at)
     assert f"**{expected:.6g}**" in texts(at)
 
 

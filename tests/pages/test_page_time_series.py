@@ -79,7 +79,7 @@ def test_the_math_panel_shows_the_lstm_state_and_attention_weight_the_modules_co
     at = run_page(PAGE, **{"ts.stage": "LSTM", "ts.k": 3, "ts.unit": 2})
     _check_ok(at)
     h = float(default_model["lstm_out"][3, 0, 2])                          # nn.LSTM's own output
-    assert f"**h_3[2]** = o·tanh(c) = " in texts(at) and f"The module computed **{h:.6g}**." in texts(at)
+    assert "**h_3[2]** = o·tanh(c) = " in texts(at) and f"The module computed **{h:.6g}**." in texts(at)
     at = run_page(PAGE, **{"ts.stage": "attention", "ts.k": 3})
     _check_ok(at)
     w = float(default_model["weights"][0, 0, 3])                            # AdditiveAttention's own weights
