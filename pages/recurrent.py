@@ -29,8 +29,8 @@ panels.header("Recurrent layers: RNN, LSTM, GRU", "A recurrent layer reads a seq
 classroom.tour(PAGE, [
     "Press ▶ under the gate heatmaps: the orange column walks through time. Each row is one unit; yellow "
     "means a gate is open (near 1), dark purple closed (near 0).",
-    "Choose the **step** preset: watch the forget gate and the cell state in the lines below: after the jump "
-    "the cell state climbs and then holds its value.",
+    "Choose the **step** preset (0 until t = 4, then 1): at t = 5 the gates change at once, and in the lines "
+    "below the cell state moves to a new level and then holds it: that is the memory.",
     "Scroll to the **unrolled cell**: press ▶ and follow the numbers: c_t = f ⊙ c_(t−1) + i ⊙ g, then "
     "h_t = o ⊙ tanh(c_t). Hover a gate box to see its input part and hidden part.",
     "Switch **Layer** to GRU: the blend view shows h_t sliding between the candidate n_t and the old state, "

@@ -83,3 +83,33 @@ def test_play_button_animates(app, page):
     page.wait_for_timeout(1600)
     assert _outline_x(page) != before
     assert page.console_errors == []
+
+
+def test_an_uploaded_csv_column_is_the_input(app, page, tmp_path):
+    values = [round(0.1 * k - 1, 3) for k in range(30)]
+    path = tmp_path / "series.csv"
+    path.write_text("t,value\n" + "\n".join(f"{k},{v}" for k, v in enumerate(values)))
+    open_page(page, f"{app}{URL}?rec.src=CSV%20upload", chart_count=6)
+    assert page.get_by_text("until then the sine wave preset is used").first.is_visible()
+    page.locator("input[type='file']").set_input_files(str(path))
+    wait_idle(page)
+    page.locator("[data-testid='stSelectbox']").filter(has_text="Column").click()
+    page.get_by_role("option", name="value").click()
+    wait_idle(page)
+    page.wait_for_function(
+        "() => { const d = document.querySelectorAll('.js-plotly-plot')[0]._fullData;"
+        " const x = d.find(t => t.name === 'x'); return x && x.z[0].length === 30 && x.z[0][0] < -0.9; }",
+        timeout=60_000)                                                        # the value column, not t
+    x = next(d for d in plot_data(page) if d["name"] == "x")["z"][0]
+    assert max(abs(a - b) for a, b in zip(x, values)) < 1e-6
+    assert page.console_errors == []
+
+
+def test_a_bad_csv_gets_a_message(app, page, tmp_path):
+    path = tmp_path / "words.csv"
+    path.write_text("name,colour\ncat,black\ndog,brown\n")
+    open_page(page, f"{app}{URL}?rec.src=CSV%20upload", chart_count=6)
+    page.locator("input[type='file']").set_input_files(str(path))
+    wait_idle(page)
+    page.get_by_text("No column of that CSV holds only numbers").first.wait_for(timeout=30_000)
+    assert page.console_errors == []
