@@ -296,7 +296,10 @@ with panels.explorer_errors():
 panels.chart(gfig, key="rec-gradients")
 st.caption("Per step back the gradient is multiplied by about: "
            + ", ".join(f"**{k}** ×{v:.3g}" for k, v in decay.items())
-           + ". Below 1 it vanishes geometrically; above 1 it explodes.")
+           + ". Below 1 it vanishes geometrically; above 1 it explodes."
+           + (" With the gate bias near 0 the LSTM's forget gate and the GRU's update gate sit near σ(0) = 0.5 and "
+              "halve what they carry at every step, so the gated cells do no better than the plain RNN: raise the "
+              "bias to 3 and they carry the gradient much further." if keep_bias < 1 else ""))
 
 
 # -- training -------------------------------------------------------------------------------------
