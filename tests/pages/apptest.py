@@ -1,5 +1,6 @@
 """Helpers for running a page under streamlit.testing.v1.AppTest."""
 import json
+import re
 from pathlib import Path
 
 import plotly_data
@@ -33,3 +34,33 @@ def array(value):
     if isinstance(value, dict) and "bdata" in value:
         return plotly_data.array(value).tolist()
     return value
+
+
+def check_ok(at, *phrases):
+    """No exception, the module-vs-manual badge, and every given phrase somewhere in the page text."""
+    assert not at.exception, at.exception
+    text = texts(at)
+    assert "agree" in text, "the module-vs-manual badge is missing"
+    for phrase in phrases:
+        assert phrase in text, phrase
+
+
+def through_app(page, params):
+    """Open pages/<page>.py the way a shared link does: through app.py, with query parameters."""
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT)
+    for k, v in params.items():
+        at.query_params[k] = v
+    at.switch_page(f"pages/{page}.py")
+    return at.run()
+
+
+def titles(at):
+    """The title text of every figure the page drew."""
+    return [(f["layout"].get("title") or {}).get("text", "") for f in figures(at)]
+
+
+def bold_after(text, prefix):
+    """The bold number that follows `prefix` in the page text, e.g. the value of 'x̂ = ... = **v**'."""
+    m = re.search(re.escape(prefix) + r"[^*\n]*\*\*(-?[\d.e+-]+)\*\*", text)
+    assert m, f"{prefix!r} not found"
+    return float(m.group(1))

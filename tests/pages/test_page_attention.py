@@ -5,8 +5,7 @@ import math
 
 import pytest
 import torch
-from apptest import ROOT, TIMEOUT, array, figures, run_page, texts
-from streamlit.testing.v1 import AppTest
+from apptest import array, figures, run_page, texts, through_app, titles
 
 from explorer.examples import attention as ex
 
@@ -19,10 +18,6 @@ def _check_ok(at):
     assert "match the weights the module returns" in texts(at)
 
 
-def _titles(at):
-    return [(f["layout"].get("title") or {}).get("text", "") for f in figures(at)]
-
-
 def _figure(at, start):
     return next(f for f in figures(at) if (f["layout"].get("title") or {}).get("text", "").startswith(start))
 
@@ -30,15 +25,6 @@ def _figure(at, start):
 def _heatmap(at):
     fig = _figure(at, "Attention weights")
     return next(d for d in fig["data"] if d["type"] == "heatmap"), fig
-
-
-def _through_app(params):
-    """Open the page the way a shared link does: through app.py, with query parameters."""
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT)
-    for k, v in params.items():
-        at.query_params[k] = v
-    at.switch_page("pages/attention.py")
-    return at.run()
 
 
 def _torch_weights(text=ex.SENTENCES[0], E=32, heads=4, seed=0, **call):
@@ -57,10 +43,10 @@ def test_defaults_draw_the_real_module_weights():
     w = _torch_weights()
     assert torch.allclose(torch.tensor(array(heat["z"]), dtype=torch.float64), w[0].double(), atol=1e-6)
     assert fig["layout"]["yaxis"]["ticktext"] == ex.tokenize(ex.SENTENCES[0])
-    titles = _titles(at)
+    drawn = titles(at)
     for start in ("Who looks at whom", "Before and after the softmax", "Query “the”", "The input x", "The pipeline",
                   "One head's matrices", "Why scale the scores"):
-        assert any(t.startswith(start) for t in titles), (start, titles)
+        assert any(t.startswith(start) for t in drawn), (start, drawn)
     lines = _figure(at, "Who looks at whom")
     assert len(lines["frames"]) == 11  # one client-side step per query token
     grid = next(f for f in figures(at)
@@ -203,7 +189,7 @@ def test_changing_the_sentence_forgets_a_query_it_no_longer_has():
 
 
 def test_a_link_reproduces_the_view():
-    at = _through_app({"attention.heads": "2", "attention.causal": "true", "attention.q": "3: on", "seed": "3",
+    at = through_app("attention", {"attention.heads": "2", "attention.causal": "true", "attention.q": "3: on", "seed": "3",
                        "attention.cells": "3-0"})
     assert not at.exception and not at.warning
     assert at.selectbox(key="attention.heads").value == 2 and at.toggle(key="attention.causal").value
@@ -213,7 +199,7 @@ def test_a_link_reproduces_the_view():
     z = array(_heatmap(at)[0]["z"])
     assert math.isclose(z[3][1], float(w[0, 3, 1]), abs_tol=1e-6) and z[3][0] == 0.0
     assert any("The math of query 3 “on”, head 0" in h.value for h in at.subheader)
-    at = _through_app({"attention.mode": "cross-attention", "attention.kdim": "16", "attention.src": "typed sentence"})
+    at = through_app("attention", {"attention.mode": "cross-attention", "attention.kdim": "16", "attention.src": "typed sentence"})
     assert not at.exception and not at.warning
     assert "(1, 7, 16) / (1, 7, 32)" in at.table[0].value.to_string()  # keys of kdim 16, values of embed_dim 32
 
@@ -226,7 +212,7 @@ def test_a_link_reproduces_the_view():
     {"attention.cells": "[x](javascript:alert(1))"},
 ])
 def test_hostile_link_values_fall_back_with_a_note(params):
-    at = _through_app(params)
+    at = through_app("attention", params)
     assert not at.exception, at.exception
     assert any("This link had settings the page cannot use" in w.value for w in at.warning) or at.error
     assert at.success or at.error

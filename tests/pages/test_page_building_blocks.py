@@ -4,8 +4,7 @@ import math
 
 import pytest
 import torch
-from apptest import ROOT, TIMEOUT, array, figures, run_page, texts
-from streamlit.testing.v1 import AppTest
+from apptest import array, check_ok, figures, run_page, texts, through_app
 
 PAGE = "building_blocks"
 
@@ -14,29 +13,16 @@ def _tab(tab, **state):
     return run_page(PAGE, **{"blocks.tab": tab, **state})
 
 
-def _check_ok(at):
-    assert not at.exception, at.exception
-    assert "agree" in texts(at), "the module-vs-manual badge is missing"
-
 
 def _named(fig, name):
     return next(d for d in fig["data"] if d.get("name") == name)
-
-
-def _through_app(params):
-    """Open the page the way a shared link does: through app.py, with query parameters."""
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT)
-    for k, v in params.items():
-        at.query_params[k] = v
-    at.switch_page("pages/building_blocks.py")
-    return at.run()
 
 
 # -- Linear ---------------------------------------------------------------------------------------
 
 def test_defaults_show_the_hand_example_as_dot_products():
     at = run_page(PAGE)
-    _check_ok(at)
+    check_ok(at)
     (fig,) = figures(at)
     # W = [[1, 2], [3, 4]], b = [1, -1], x = [1, 1]: y = [1 + 2 + 1, 3 + 4 - 1] = [4, 6]; one frame per output
     assert [f["name"] for f in fig["frames"]] == ["0", "1"]
@@ -49,7 +35,7 @@ def test_defaults_show_the_hand_example_as_dot_products():
 
 def test_selected_output_shows_its_products():
     at = run_page(PAGE, **{"blocks.lin.j": 1})
-    _check_ok(at)
+    check_ok(at)
     assert "**y[1]** = 1·3 + 1·4 + b_1 (-1) = **6**" in texts(at)
     products = at.dataframe[0].value["x_i · W[j, i]"].tolist()
     assert products == [3.0, 4.0]
@@ -67,12 +53,12 @@ def test_selected_output_shows_its_products():
      "blocks.lin.typed2": "3, 4, 5"},
 ])
 def test_each_linear_control_renders(state):
-    _check_ok(run_page(PAGE, **state))
+    check_ok(run_page(PAGE, **state))
 
 
 def test_random_layer_output_is_the_module_output():
     at = run_page(PAGE, **{"blocks.lin.src": "random", "blocks.lin.out": 5, "blocks.lin.j": 4, "seed": 3})
-    _check_ok(at)
+    check_ok(at)
     from explorer.examples.basic import random_values, seeded_linear
     m = seeded_linear(4, 5, seed=3)
     y = m(random_values((4,), 4)).detach()                    # the page draws its input from seed + 1
@@ -81,7 +67,7 @@ def test_random_layer_output_is_the_module_output():
 
 def test_a_big_layer_is_drawn_cut_down_and_says_so():
     at = run_page(PAGE, **{"blocks.lin.src": "random", "blocks.lin.in": 64, "blocks.lin.out": 64})
-    _check_ok(at)
+    check_ok(at)
     assert "showing 48 of 64 outputs, 48 of 64 inputs" in str(figures(at)[0]["layout"]["annotations"][0]["text"])
     assert any("evenly spaced rows" in c.value for c in at.caption)
 
@@ -101,7 +87,7 @@ def test_prediction_hides_the_products_until_checked():
 
 def test_embedding_defaults_padding_rows_read_zeros_and_get_no_gradient():
     at = _tab("Embedding")
-    _check_ok(at)
+    check_ok(at)
     table, grad = figures(at)
     out = array(_named(table, "output")["z"])
     assert out[6] == [0, 0, 0, 0] and out[7] == [0, 0, 0, 0]          # "<pad> <pad>" read the zero row
@@ -112,7 +98,7 @@ def test_embedding_defaults_padding_rows_read_zeros_and_get_no_gradient():
 
 def test_max_norm_shows_the_rescaling_and_says_the_table_changes():
     at = _tab("Embedding", **{"blocks.emb.maxnorm": True, "blocks.emb.mn": 1.0, "blocks.emb.t": 1})
-    _check_ok(at)
+    check_ok(at)
     renorm = figures(at)[2]
     assert all(v <= 1.0 + 1e-6 for v in array(_named(renorm, "norm after")["y"]))
     assert any("in place" in i.value for i in at.info)
@@ -130,14 +116,14 @@ def test_max_norm_shows_the_rescaling_and_says_the_table_changes():
     {"blocks.emb.ids": "0, 1, 2, 3, 4, 5, 6, 7, 8, 9", "blocks.emb.t": 9},
 ])
 def test_each_embedding_control_renders(state):
-    _check_ok(_tab("Embedding", **state))
+    check_ok(_tab("Embedding", **state))
 
 
 # -- Dropout --------------------------------------------------------------------------------------
 
 def test_dropout_with_the_notes_seed_gives_the_notes_numbers_next_to_eval():
     at = _tab("Dropout", seed=38)
-    _check_ok(at)
+    check_ok(at)
     mask_fig, samples_fig, mean_fig = figures(at)
     assert array(_named(mask_fig, "train output")["z"]) == [[2, 0, 0, 8, 0]]
     assert array(_named(mask_fig, "eval output")["z"]) == [[1, 2, 3, 4, 5]]
@@ -149,7 +135,7 @@ def test_dropout_with_the_notes_seed_gives_the_notes_numbers_next_to_eval():
 
 def test_dropout_eval_mode_is_the_identity():
     at = _tab("Dropout", **{"blocks.drop.mode": "eval", "blocks.drop.i": 3})
-    _check_ok(at)
+    check_ok(at)
     fig = figures(at)[0]
     assert [d["name"] for d in fig["data"]] == ["input", "eval output"]
     assert "Eval mode: y = x = **4**" in texts(at)
@@ -157,7 +143,7 @@ def test_dropout_eval_mode_is_the_identity():
 
 def test_dropout_value_math_scales_kept_values():
     at = _tab("Dropout", seed=38, **{"blocks.drop.i": 3})
-    _check_ok(at)
+    check_ok(at)
     assert "Kept: y = x / (1 − p) = 4 / 0.5 = **8**" in texts(at)
 
 
@@ -173,12 +159,12 @@ def test_the_notes_seed_button_sets_the_seed():
     {"blocks.drop.src": "typed", "blocks.drop.typed": "1, -2\n3, 4"}, {"blocks.drop.dtype": "float32"},
 ])
 def test_each_dropout_control_renders(state):
-    _check_ok(_tab("Dropout", **state))
+    check_ok(_tab("Dropout", **state))
 
 
 def test_p_one_explains_instead_of_averaging():
     at = _tab("Dropout", **{"blocks.drop.p": 1.0})
-    _check_ok(at)
+    check_ok(at)
     assert any("every value is dropped" in i.value for i in at.info)
     assert len(figures(at)) == 1
 
@@ -189,7 +175,7 @@ def test_p_one_explains_instead_of_averaging():
                                   "Softplus", "Softmax"])
 def test_every_activation_renders_its_curve(name):
     at = _tab("Activations", **{"blocks.act.name": name})
-    _check_ok(at)
+    check_ok(at)
     curve = figures(at)[0]
     line = curve["data"][0]                              # f, or for Softmax s[0] as x[0] varies
     assert line["name"] == ("s[0]" if name == "Softmax" else "f") and len(array(line["x"])) == 401
@@ -198,7 +184,7 @@ def test_every_activation_renders_its_curve(name):
 def test_sigmoid_math_at_an_entry():
     # the preset input's entry 6 is 1: σ(1) = 1 / (1 + e^-1) = 0.731059; slope σ(1)(1 - σ(1)) = 0.196612
     at = _tab("Activations", **{"blocks.act.name": "Sigmoid", "blocks.act.i": 6})
-    _check_ok(at)
+    check_ok(at)
     s = 1 / (1 + math.exp(-1))
     assert f"The module gives **{s:.6g}**" in texts(at) and f"**{s * (1 - s):.4g}**" in texts(at)
     assert "`= 1 / (1 + 0.3679)`" in texts(at)
@@ -206,7 +192,7 @@ def test_sigmoid_math_at_an_entry():
 
 def test_softmax_temperature_changes_the_shares_and_draws_the_sweep():
     at = _tab("Activations", **{"blocks.act.name": "Softmax", "blocks.act.T": 0.5})
-    _check_ok(at)
+    check_ok(at)
     curve, temp = figures(at)
     expected = torch.softmax(torch.tensor([2.0, 1.0, 0.1], dtype=torch.float64) / 0.5, 0)
     assert f"The module gives **{float(expected[0]):.6g}**" in texts(at)
@@ -251,7 +237,7 @@ def test_bad_input_shows_a_message_not_a_traceback(state, message):
 
 
 def test_a_link_opens_the_same_view():
-    at = _through_app({"blocks.tab": "Dropout", "blocks.drop.p": "0.3", "blocks.drop.mode": "eval", "seed": "7"})
+    at = through_app("building_blocks", {"blocks.tab": "Dropout", "blocks.drop.p": "0.3", "blocks.drop.mode": "eval", "seed": "7"})
     assert not at.exception
     assert at.slider(key="blocks.drop.p").value == 0.3 and at.radio(key="blocks.drop.mode").value == "eval"
     assert at.number_input(key="seed").value == 7
@@ -260,7 +246,7 @@ def test_a_link_opens_the_same_view():
 
 def test_a_link_to_another_tab_restores_its_controls():
     # (the other direction, a control change rewriting the URL, happens in the browser: see the browser test)
-    at = _through_app({"blocks.tab": "Activations", "blocks.act.name": "Tanh", "blocks.act.i": "7",
+    at = through_app("building_blocks", {"blocks.tab": "Activations", "blocks.act.name": "Tanh", "blocks.act.i": "7",
                        "blocks.act.src": "typed", "blocks.act.typed": "0, 0.5, 1, 3"})
     assert not at.exception
     assert at.text_input(key="blocks.act.typed").value == "0, 0.5, 1, 3"
@@ -279,7 +265,7 @@ def test_a_link_to_another_tab_restores_its_controls():
     {"blocks.tab": "Activations", "blocks.act.name": "__import__('os')", "blocks.act.T": "-1"},
 ])
 def test_hostile_link_values_fall_back_with_a_note(params):
-    at = _through_app(params)
+    at = through_app("building_blocks", params)
     assert not at.exception, at.exception
     assert any("This link had settings the page cannot use" in w.value for w in at.warning) or at.error
     assert at.success or at.error

@@ -3,17 +3,13 @@ import pytest
 import torch
 from torch import nn
 
-from apptest import array, figures, run_page, texts
+from apptest import array, check_ok, figures, run_page, texts
 
-
-def _check_ok(at):
-    assert not at.exception, at.exception
-    assert "agree" in texts(at), "the module-vs-manual badge is missing"
 
 
 def test_defaults_render_the_sobel_on_digit_0():
     at = run_page("convolution")
-    _check_ok(at)
+    check_ok(at)
     stepper = figures(at)[0]
     # a 7x7 input with a 3x3 kernel and no padding has 5x5 = 25 output positions, one frame each
     assert len(stepper["frames"]) == 25
@@ -30,12 +26,12 @@ def test_defaults_render_the_sobel_on_digit_0():
     ("conv.ksrc", "typed"), ("conv.kpreset", "blur"), ("conv.preset", "checkerboard"),
 ])
 def test_each_control_renders(key, value):
-    _check_ok(run_page("convolution", **{key: value}))
+    check_ok(run_page("convolution", **{key: value}))
 
 
 def test_multichannel_groups_show_the_channel_stack_and_wiring():
     at = run_page("convolution", **{"conv.cin": 4, "conv.cout": 4, "conv.groups": 2})
-    _check_ok(at)
+    check_ok(at)
     titles = [f["layout"].get("title", {}).get("text", "") for f in figures(at)]
     assert any("2 group(s)" in t for t in titles)
     assert any("Channels" in h.value for h in at.subheader)
@@ -57,7 +53,7 @@ def test_invalid_settings_show_a_message_not_a_traceback(state, message):
 
 def test_math_panel_shows_the_module_value_at_the_chosen_position():
     at = run_page("convolution", **{"conv.pos0": 2, "conv.pos1": 3})
-    _check_ok(at)
+    check_ok(at)
     # the Sobel-x kernel on the digit 0 preset at output (2, 3): recompute with torch directly
     from explorer.examples.conv import input_preset, kernel_preset
     conv = nn.Conv2d(1, 1, 3)
@@ -71,15 +67,15 @@ def test_math_panel_shows_the_module_value_at_the_chosen_position():
 
 def test_shrinking_the_output_pulls_the_selected_position_back_in():
     at = run_page("convolution", **{"conv.pos0": 4, "conv.pos1": 4, "conv.co": 0})
-    _check_ok(at)
+    check_ok(at)
     at.slider(key="conv.k").set_value(7).run()   # a 7x7 input with a 7x7 kernel: a 1x1 output
-    _check_ok(at)
+    check_ok(at)
     assert "output[0, 0, 0, 0]" in texts(at)
 
 
 def test_a_large_input_is_stepped_one_block_at_a_time_and_says_so():
     at = run_page("convolution", **{"conv.src": "random", "conv.size": 32})
-    _check_ok(at)
+    check_ok(at)
     # a 32x32 input and a 3x3 kernel give a 30x30 output: too many cells to animate whole
     assert any("30 × 30" in i.value for i in at.info)
     stepper, overview = figures(at)[:2]
@@ -87,6 +83,6 @@ def test_a_large_input_is_stepped_one_block_at_a_time_and_says_so():
     assert len(first) == 12 and len(first[0]) == 12
     assert any(d.get("name") == "stepped block" for d in overview["data"])
     at.slider(key="conv.zoom_row").set_value(18).run()
-    _check_ok(at)
+    check_ok(at)
     out = next(d for d in figures(at)[0]["data"] if d.get("name") == "output")
     assert array(out["y"])[0] == 18               # the block now starts at output row 18

@@ -4,7 +4,7 @@ import io
 
 import pytest
 import torch
-from apptest import ROOT, TIMEOUT, array, figures, run_page, texts
+from apptest import ROOT, TIMEOUT, array, check_ok, figures, run_page, texts, through_app
 from PIL import Image, ImageDraw
 from streamlit.testing.v1 import AppTest
 
@@ -18,10 +18,6 @@ def network():
     """The same network the page trains by default (same config, same seed, same epochs)."""
     return digits.train(digits.TrainConfig(size=8, seed=0))
 
-
-def _check_ok(at):
-    assert not at.exception, at.exception
-    assert "agree" in texts(at), "the module-vs-manual badge is missing"
 
 
 def _figure(at, first_trace_name):
@@ -41,7 +37,7 @@ def _hooked(model, image):
 
 def test_defaults_train_the_network_and_draw_it(network):
     at = run_page(PAGE)
-    _check_ok(at)
+    check_ok(at)
     assert f"**{network.test_accuracy:.1%}** of the 359 held-out test images" in texts(at)
     net = _figure(at, "input")
     heatmaps = [d for d in net["data"] if d["type"] == "heatmap"]
@@ -62,7 +58,7 @@ def test_the_math_panel_shows_the_networks_own_value_at_the_cell(network, stage,
     c, r, col = cell
     at = run_page(PAGE, **{"digits.stage": stage, "digits.ch": c, "digits.row": r, "digits.col": col,
                            "digits.idx": 42})
-    _check_ok(at)
+    check_ok(at)
     seen = _hooked(network.model, digits.load_data(8).test_x[42])
     shown = seen[{"conv1": "relu1", "conv2": "relu2"}.get(stage, stage)][0, c, r, col]
     assert any(f"{stage}[{c}, {r}, {col}]" in h.value for h in at.subheader)
@@ -81,12 +77,12 @@ def test_the_math_panel_shows_the_networks_own_value_at_the_cell(network, stage,
     ("seed", 3),
 ])
 def test_each_control_renders(key, value):
-    _check_ok(run_page(PAGE, **{key: value}))
+    check_ok(run_page(PAGE, **{key: value}))
 
 
 def test_the_wrong_ones_are_the_ones_the_network_misreads(network):
     at = run_page(PAGE, **{"digits.which": "only the ones it reads wrong"})
-    _check_ok(at)
+    check_ok(at)
     choice = at.selectbox(key="digits.wrong")
     data = digits.load_data(8)
     with torch.no_grad():
@@ -99,16 +95,16 @@ def test_the_wrong_ones_are_the_ones_the_network_misreads(network):
 
 def test_a_stage_with_smaller_maps_pulls_the_cell_back_in():
     at = run_page(PAGE, **{"digits.stage": "conv1", "digits.ch": 7, "digits.row": 7, "digits.col": 7})
-    _check_ok(at)
+    check_ok(at)
     at.selectbox(key="digits.stage").set_value("pool2").run()
-    _check_ok(at)
+    check_ok(at)
     assert any("pool2[7, 1, 1]" in h.value for h in at.subheader)
 
 
 def test_predict_hides_the_products_until_checked(network):
     at = run_page(PAGE, **{"digits.predict.on": True, "digits.stage": "conv1", "digits.ch": 1, "digits.row": 2,
                            "digits.col": 4})
-    _check_ok(at)
+    check_ok(at)
     assert at.dataframe[0].value["x · w"].isna().all()
     assert "ReLU keeps" not in texts(at)
     truth = float(_hooked(network.model, digits.load_data(8).test_x[0])["relu1"][0, 1, 2, 4])
@@ -129,10 +125,10 @@ def _png(invert=False):
 
 def test_an_uploaded_digit_goes_through_the_network():
     at = run_page(PAGE, **{"digits.src": "upload"})
-    _check_ok(at)
+    check_ok(at)
     assert any("Upload a picture" in i.value for i in at.info)
     at.file_uploader[0].set_value(("zero.png", _png(), "image/png")).run()
-    _check_ok(at)
+    check_ok(at)
     net = _figure(at, "input")
     z = array(net["data"][0]["z"])
     # 40x60 becomes 5x8, centred in columns 1..5: a bright ring with a dark middle at (4, 3)
@@ -152,28 +148,20 @@ def test_a_bad_upload_shows_a_message_not_a_traceback(data, message):
     assert any(message in e.value for e in at.error), [e.value for e in at.error]
 
 
-def _through_app(params):
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT)
-    for k, v in params.items():
-        at.query_params[k] = v
-    at.switch_page("pages/digits_cnn.py")
-    return at.run()
-
-
 def test_a_link_sets_the_controls():
     # (a control changing the link is checked in the browser: AppTest does not follow bound widgets)
     at = AppTest.from_file(str(ROOT / "pages" / f"{PAGE}.py"), default_timeout=TIMEOUT)
     at.query_params.update({"digits.stage": "pool1", "digits.ch": "4", "digits.row": "3", "digits.col": "1",
                             "digits.idx": "17", "digits.size": "8×8"})
     at.run()
-    _check_ok(at)
+    check_ok(at)
     assert at.selectbox(key="digits.stage").value == "pool1" and at.number_input(key="digits.ch").value == 4
     assert at.slider(key="digits.idx").value == 17
     assert any("pool1[4, 3, 1]" in h.value for h in at.subheader)
 
 
 def test_hostile_link_values_fall_back_with_a_note():
-    at = _through_app({"digits.stage": "<script>alert(1)</script>", "digits.ch": "-4", "digits.idx": "1e9",
+    at = through_app("digits_cnn", {"digits.stage": "<script>alert(1)</script>", "digits.ch": "-4", "digits.idx": "1e9",
                        "digits.size": "'; DROP TABLE", "digits.row": "abc"})
     assert not at.exception
     assert "agree" in texts(at)
@@ -182,7 +170,7 @@ def test_hostile_link_values_fall_back_with_a_note():
 
 
 def test_a_clean_link_raises_no_note():
-    at = _through_app({"digits.stage": "conv1", "digits.size": "8×8", "digits.ch": "3"})
+    at = through_app("digits_cnn", {"digits.stage": "conv1", "digits.size": "8×8", "digits.ch": "3"})
     assert not at.exception
     assert not any("cannot use" in w.value for w in at.warning), [w.value for w in at.warning]
 
@@ -192,7 +180,7 @@ def test_the_pages_snippet_prints_the_cell_it_shows(network):
     import sys
     at = run_page(PAGE, **{"digits.stage": "conv2", "digits.ch": 6, "digits.row": 1, "digits.col": 3,
                            "digits.idx": 9})
-    _check_ok(at)
+    check_ok(at)
     out = subprocess.run([sys.executable, "-c", at.code[0].value], capture_output=True, text=True, timeout=120,
                          check=True)
     seen = _hooked(network.model, digits.load_data(8).test_x[9])

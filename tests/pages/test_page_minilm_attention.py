@@ -2,8 +2,7 @@
 with real numbers equal to the model's, every head checked, and clear messages for bad sentences."""
 import pytest
 import torch
-from apptest import ROOT, TIMEOUT, array, figures, run_page, texts
-from streamlit.testing.v1 import AppTest
+from apptest import array, figures, run_page, texts, through_app
 
 from explorer import minilm
 
@@ -109,16 +108,8 @@ def test_each_control_renders(key, value):
     _check_ok(run_page(PAGE, **{key: value}))
 
 
-def _through_app(params):
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT)
-    for k, v in params.items():
-        at.query_params[k] = v
-    at.switch_page("pages/minilm_attention.py")
-    return at.run()
-
-
 def test_a_link_sets_the_sentence_and_the_head():
-    at = _through_app({"minilm.text": "Paris is the capital of France.", "minilm.layer": "2", "minilm.head": "5",
+    at = through_app("minilm_attention", {"minilm.text": "Paris is the capital of France.", "minilm.layer": "2", "minilm.head": "5",
                        "minilm.query": "6: france"})
     _check_ok(at)
     assert at.selectbox(key="minilm.layer").value == 2 and at.selectbox(key="minilm.head").value == 5
@@ -127,7 +118,7 @@ def test_a_link_sets_the_sentence_and_the_head():
 
 
 def test_hostile_link_values_fall_back_with_a_note():
-    at = _through_app({"minilm.layer": "99", "minilm.head": "-1", "minilm.query": "<img src=x onerror=alert(1)>"})
+    at = through_app("minilm_attention", {"minilm.layer": "99", "minilm.head": "-1", "minilm.query": "<img src=x onerror=alert(1)>"})
     assert not at.exception
     _check_ok(at)
     assert at.selectbox(key="minilm.layer").value == 0 and at.selectbox(key="minilm.head").value == 0

@@ -3,43 +3,17 @@ statistics and the worked numbers of the selected cell (hidden while a predictio
 its snippet to the same numbers, and round-trips its state through the URL."""
 import json
 import math
-import re
 import subprocess
 import sys
 
 import pytest
 import torch
-from apptest import ROOT, TIMEOUT, array, figures, run_page, texts
-from streamlit.testing.v1 import AppTest
+from apptest import array, bold_after, check_ok, figures, run_page, texts, through_app, titles
 
 from explorer.examples.normalization import random_input
 
 PAGE = "normalization"
 
-
-def _check_ok(at):
-    assert not at.exception, at.exception
-    assert "agree" in texts(at), "the module-vs-manual badge is missing"
-
-
-def _titles(at):
-    return [f["layout"].get("title", {}).get("text", "") for f in figures(at)]
-
-
-def _bold_after(text, prefix):
-    """The bold number that follows `prefix` in the page text, e.g. the value of 'x̂ = ... = **v**'."""
-    m = re.search(re.escape(prefix) + r"[^*\n]*\*\*(-?[\d.e+-]+)\*\*", text)
-    assert m, f"{prefix!r} not found"
-    return float(m.group(1))
-
-
-def _through_app(params):
-    """Open the page the way a shared link does: through app.py, with query parameters."""
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT)
-    for k, v in params.items():
-        at.query_params[k] = v
-    at.switch_page("pages/normalization.py")
-    return at.run()
 
 
 def _default_input():
@@ -49,7 +23,7 @@ def _default_input():
 
 def test_defaults_show_batchnorm2d_with_one_statistic_per_channel():
     at = run_page(PAGE)
-    _check_ok(at)
+    check_ok(at)
     grouping = figures(at)[0]
     assert grouping["layout"]["title"]["text"].startswith("BatchNorm2d (train mode, batch statistics)<br>4 mean")
     colours = {v for row in array(grouping["data"][0]["z"]) for v in row if v == v}   # NaN: the gaps
@@ -62,10 +36,10 @@ def test_defaults_show_batchnorm2d_with_one_statistic_per_channel():
     assert table["variance (biased)"].tolist() == pytest.approx(var.tolist(), abs=1e-5)
     # the math panel at x[0, 0, 0, 0]: mean, variance, normalized value, and the unbiased running update
     text = texts(at)
-    assert _bold_after(text, "mean = (") == pytest.approx(float(mean[0]), rel=1e-5)
-    assert _bold_after(text, "var = Σ(v − mean)² / 36") == pytest.approx(float(var[0]), rel=1e-5)
+    assert bold_after(text, "mean = (") == pytest.approx(float(mean[0]), rel=1e-5)
+    assert bold_after(text, "var = Σ(v − mean)² / 36") == pytest.approx(float(var[0]), rel=1e-5)
     xhat = (float(x[0, 0, 0, 0]) - float(mean[0])) / math.sqrt(float(var[0]) + 1e-5)
-    assert _bold_after(text, "x̂ = (") == pytest.approx(xhat, rel=1e-5)
+    assert bold_after(text, "x̂ = (") == pytest.approx(xhat, rel=1e-5)
     assert "× 36/35" in text and "the **unbiased** variance" in text
     code = at.code[0].value
     assert "nn.BatchNorm2d(4, eps=1e-05, momentum=0.1, affine=True, bias=True, track_running_stats=True)" in code
@@ -96,7 +70,7 @@ def test_defaults_show_batchnorm2d_with_one_statistic_per_channel():
     {"norm.predict.on": True}, {"norm.tour": True}, {"seed": 12345},
 ])
 def test_each_control_renders(state):
-    _check_ok(run_page(PAGE, **state))
+    check_ok(run_page(PAGE, **state))
 
 
 @pytest.mark.parametrize("kind, shape_title, statistics", [
@@ -106,7 +80,7 @@ def test_each_control_renders(state):
 ])
 def test_switching_the_layer_regroups_the_cells(kind, shape_title, statistics):
     at = run_page(PAGE, **{"norm.kind": kind})
-    _check_ok(at)
+    check_ok(at)
     grouping = figures(at)[0]
     assert grouping["layout"]["title"]["text"].startswith(shape_title)
     assert len(at.dataframe[0].value) == statistics
@@ -122,22 +96,22 @@ def test_layernorm_on_the_notes_example_works_out_the_real_numbers():
     at = run_page(PAGE, **{"norm.kind": "LayerNorm", "norm.src": "preset", "norm.init": "counting",
                            "norm.preset": "notes: LayerNorm, [[1, 2, 3], [4, 5, 6]]",
                            "norm.cell.sample": 1, "norm.cell.feature": 2})
-    _check_ok(at)
+    check_ok(at)
     text = texts(at)
     a = 1 / math.sqrt(2 / 3 + 1e-5)
     assert "**x[1, 2] = 6** uses the statistic of **sample 1** (one of 2)" in text
-    assert _bold_after(text, "mean = (4 + 5 + 6) / 3") == 5.0
-    assert _bold_after(text, "var = Σ(v − mean)² / 3") == pytest.approx(2 / 3, rel=1e-5)
-    assert _bold_after(text, "x̂ = (6 − 5)") == pytest.approx(a, rel=1e-5)
-    assert _bold_after(text, "y = γ·x̂ + β = 3 ·") == pytest.approx(3 * a - 3, rel=1e-5)
+    assert bold_after(text, "mean = (4 + 5 + 6) / 3") == 5.0
+    assert bold_after(text, "var = Σ(v − mean)² / 3") == pytest.approx(2 / 3, rel=1e-5)
+    assert bold_after(text, "x̂ = (6 − 5)") == pytest.approx(a, rel=1e-5)
+    assert bold_after(text, "y = γ·x̂ + β = 3 ·") == pytest.approx(3 * a - 3, rel=1e-5)
     assert "nn.LayerNorm([3], eps=1e-05, elementwise_affine=True, bias=True)" in at.code[0].value
 
 
 def test_eval_mode_normalizes_with_the_running_statistics():
     at = run_page(PAGE, **{"norm.mode": "eval"})
-    _check_ok(at)
+    check_ok(at)
     text = texts(at)
-    assert _titles(at)[0].startswith("BatchNorm2d (eval mode, running statistics)")
+    assert titles(at)[0].startswith("BatchNorm2d (eval mode, running statistics)")
     assert "eval mode: mean = running_mean[0] = **" in text and "train mode would use this input's own" in text
     assert "layer.eval()" in at.code[0].value
     shapes = at.table[0].value
@@ -146,14 +120,14 @@ def test_eval_mode_normalizes_with_the_running_statistics():
 
 def test_cumulative_average_momentum_is_explained():
     at = run_page(PAGE, **{"norm.bn.momentum": "None", "norm.batches": 3})
-    _check_ok(at)
+    check_ok(at)
     # momentum None, 3 batches seen before: this one is the 4th, weighted 1/4
     assert "with m = 0.25 (momentum None: 1/k, the plain average of all k batches so far)" in texts(at)
 
 
 def test_running_stepper_has_one_frame_per_batch():
     at = run_page(PAGE, **{"norm.batches": 8, "norm.rchan": 2})
-    _check_ok(at)
+    check_ok(at)
     stepper = next(f for f in figures(at) if "frames" in f and f["layout"]["title"]["text"].startswith("Before any"))
     assert len(stepper["frames"]) == 9
     assert stepper["layout"]["annotations"][0]["text"] == "running_mean[2]"
@@ -184,13 +158,13 @@ def test_predicting_a_normalized_value_hides_then_grades_it():
     at.number_input(key="norm.predict.guess").set_value(round(truth, 4))
     next(b for b in at.button if b.label == "Check").click().run()
     assert any("Right: the module gives" in s.value for s in at.success)
-    assert _bold_after(texts(at), "x̂ = (") == pytest.approx(truth, rel=1e-5)
+    assert bold_after(texts(at), "x̂ = (") == pytest.approx(truth, rel=1e-5)
 
 
 def test_a_mistake_opens_in_the_explorer():
     at = run_page(PAGE)
     at.button(key="norm.open3").click().run()          # the GroupNorm example: 1..192 as (2, 6, 4, 4)
-    _check_ok(at)
+    check_ok(at)
     assert at.radio(key="norm.kind").value == "GroupNorm" and at.radio(key="norm.src").value == "preset"
     # four statistics, one per (sample, group): 48 consecutive numbers each, means 24.5, 72.5, 120.5, 168.5
     assert at.dataframe[0].value["mean"].tolist() == [24.5, 72.5, 120.5, 168.5]
@@ -198,11 +172,11 @@ def test_a_mistake_opens_in_the_explorer():
 
 def test_tabs_show_the_histograms_and_the_affine_step():
     at = run_page(PAGE, **{"norm.stage": "Histograms"})
-    _check_ok(at)
+    check_ok(at)
     hist = next(f for f in figures(at) if [d.get("type") for d in f["data"]] == ["bar"] * 3)
     assert [sum(array(d["y"])) for d in hist["data"]] == [144] * 3
     at = run_page(PAGE, **{"norm.stage": "The affine step γ, β", "norm.init": "counting"})
-    _check_ok(at)
+    check_ok(at)
     affine = next(f for f in figures(at) if f["data"][0].get("name") == "γ (scale)")
     assert array(affine["data"][0]["y"]) == [1, 2, 3, 4] and array(affine["data"][1]["y"]) == [-1, -2, -3, -4]
     at = run_page(PAGE, **{"norm.stage": "The affine step γ, β", "norm.bn.affine": False})
@@ -211,29 +185,29 @@ def test_tabs_show_the_histograms_and_the_affine_step():
 
 def test_shrinking_the_input_pulls_the_selected_cell_back_in():
     at = run_page(PAGE, **{"norm.cell.sample": 3, "norm.cell.row": 2})
-    _check_ok(at)
+    check_ok(at)
     at.slider(key="norm.n").set_value(2).run()
     at.slider(key="norm.h").set_value(1).run()
-    _check_ok(at)
+    check_ok(at)
     assert "**x[1, 0, 0, 0] = " in texts(at)
 
 
 def test_page_snippet_prints_the_numbers_the_page_shows():
     at = run_page(PAGE, **{"norm.mode": "eval", "norm.cell.sample": 1, "norm.cell.channel": 3})
-    _check_ok(at)
+    check_ok(at)
     code = at.code[0].value + "\nimport json\nprint(json.dumps(y.double().tolist()))\n"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     y = torch.tensor(json.loads(out.stdout.strip().splitlines()[-1]))
-    shown = _bold_after(texts(at), "the module computed")
+    shown = bold_after(texts(at), "the module computed")
     assert float(y[1, 3, 0, 0]) == pytest.approx(shown, rel=1e-5)
     # its first lines print the running statistics the page's math panel uses
-    running_mean = _bold_after(texts(at), "eval mode: mean = running_mean[3] =")
+    running_mean = bold_after(texts(at), "eval mode: mean = running_mean[3] =")
     assert f"{running_mean:.4f}"[:6] in out.stdout
 
 
 def test_a_link_opens_the_same_view():
-    at = _through_app({"norm.kind": "GroupNorm", "norm.c": "8", "norm.groups": "4", "seed": "3",
+    at = through_app("normalization", {"norm.kind": "GroupNorm", "norm.c": "8", "norm.groups": "4", "seed": "3",
                        "norm.cell.channel": "5"})
     assert not at.exception and not at.warning
     assert at.radio(key="norm.kind").value == "GroupNorm" and at.selectbox(key="norm.groups").value == 4
@@ -250,7 +224,7 @@ def test_a_link_opens_the_same_view():
     {"norm.cell.sample": "1e9", "norm.rchan": "-1", "norm.stage": "Everything"},
 ])
 def test_hostile_link_values_fall_back_with_a_note(params):
-    at = _through_app(params)
+    at = through_app("normalization", params)
     assert not at.exception, at.exception
     assert any("This link had settings the page cannot use" in w.value for w in at.warning) or at.error
     assert at.success or at.error

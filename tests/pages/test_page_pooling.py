@@ -1,33 +1,15 @@
 """The Pooling and upsampling page renders with defaults and after changing every control, shows the
 module's numbers (hidden while a prediction is pending), and round-trips its state through the URL."""
 import pytest
-from apptest import ROOT, TIMEOUT, array, figures, run_page, texts
-from streamlit.testing.v1 import AppTest
+from apptest import array, check_ok, figures, run_page, texts, through_app
 
 PAGE = "pooling"
 
 
-def _check_ok(at):
-    assert not at.exception, at.exception
-    assert "agree" in texts(at), "the module-vs-manual badge is missing"
-
-
-def _titles(at):
-    return [f["layout"].get("title", {}).get("text", "") for f in figures(at)]
-
-
-def _through_app(params):
-    """Open the page the way a shared link does: through app.py, with query parameters."""
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT)
-    for k, v in params.items():
-        at.query_params[k] = v
-    at.switch_page("pages/pooling.py")
-    return at.run()
-
 
 def test_defaults_max_pool_the_notes_map():
     at = run_page(PAGE)
-    _check_ok(at)
+    check_ok(at)
     stepper, window_map, unpool, compare = figures(at)
     # the notes' 4x4 map, 2x2 windows, stride 2: four windows, one frame each
     assert [f["name"] for f in stepper["frames"]] == ["0", "1", "2", "3"]
@@ -69,7 +51,7 @@ def test_defaults_max_pool_the_notes_map():
     {"pool.view": "Upsampling", "pool.up.preset": "checkerboard 4×4"}, {"pool.view": "Upsampling", "pool.upredict.on": True},
 ])
 def test_each_control_renders(state):
-    _check_ok(run_page(PAGE, **state))
+    check_ok(run_page(PAGE, **state))
 
 
 def test_count_include_pad_and_divisor_override_show_the_count_used():
@@ -77,7 +59,7 @@ def test_count_include_pad_and_divisor_override_show_the_count_used():
     # 5 padding cells: 11 / 9 with padding counted, 11 / 4 without, 11 / 3 with divisor_override=3
     base = {"pool.kind": "AvgPool2d", "pool.k": 3, "pool.stride": 1, "pool.pad": 1}
     counted = run_page(PAGE, **base)
-    _check_ok(counted)
+    check_ok(counted)
     assert "the 4 input cell(s) and the 5 padding cell(s)" in texts(counted) and "11 / 9 = **1.22222**" in texts(counted)
     assert at_column(counted, "counted") == ["yes"] * 9
     skipped = run_page(PAGE, **base, **{"pool.cip": False})
@@ -94,7 +76,7 @@ def at_column(at, name):
 
 def test_math_panel_follows_the_chosen_window():
     at = run_page(PAGE, **{"pool.pos0": 1, "pool.pos1": 1})
-    _check_ok(at)
+    check_ok(at)
     # the notes' bottom-right window [[0, 7], [1, 9]]: 9 at row 3, column 3, flat index 3*4 + 3 = 15
     assert "`y[1, 1] = max(0, 7, 1, 9) = 9 from x[3, 3] (index 15)`" in texts(at)
     assert "The module computed **9** at output[0, 0, 1, 1]." in texts(at)
@@ -104,7 +86,7 @@ def test_math_panel_follows_the_chosen_window():
 def test_ceil_mode_edge_windows_are_announced():
     # digit 7 is 7x7: windows of 2 with stride 2 give 3 per axis, ceil_mode a 4th over cells 6 and 7 (past the edge)
     at = run_page(PAGE, **{"pool.preset": "digit 7", "pool.ceil": True})
-    _check_ok(at)
+    check_ok(at)
     notes = [i.value for i in at.info]
     assert any("edge window** along the height: output 3 hangs past the input" in n for n in notes), notes
     assert any("along the width" in n for n in notes)
@@ -115,7 +97,7 @@ def test_ceil_mode_edge_windows_are_announced():
 
 def test_adaptive_windows_are_computed_and_overlap():
     at = run_page(PAGE, **{"pool.kind": "AdaptiveAvgPool2d", "pool.out0": 3, "pool.out1": 3})
-    _check_ok(at)
+    check_ok(at)
     # 4 into 3: windows [0, 2), [1, 3), [2, 4): neighbours share a cell
     assert "`H_out = 3 (asked for); window i spans ⌊i·4/3⌋ … ⌈(i+1)·4/3⌉ − 1`" in texts(at)
     window_map = figures(at)[1]
@@ -129,7 +111,7 @@ def test_adaptive_windows_are_computed_and_overlap():
 def test_max_unpool_that_cannot_rebuild_the_size_says_why():
     # dilation 3, stride 1 on 7 cells: 4 outputs, and MaxUnpool (blind to dilation) accepts only 4 to 6 cells
     at = run_page(PAGE, **{"pool.preset": "digit 7", "pool.stride": 1, "pool.dil": 3})
-    _check_ok(at)
+    check_ok(at)
     assert any("cannot rebuild an input of size (7, 7)" in w.value for w in at.warning)
 
 
@@ -160,7 +142,7 @@ def test_predicting_a_pooled_value_hides_then_grades_it():
 
 def test_upsampling_defaults_explain_one_bilinear_cell():
     at = run_page(PAGE, **{"pool.view": "Upsampling"})
-    _check_ok(at)
+    check_ok(at)
     stepper, side = figures(at)
     # [[1, 2], [3, 4]] -> 4x4, output (1, 1) at source (0.25, 0.25): weights 0.75 and 0.25 per axis,
     # 0.5625*1 + 0.1875*2 + 0.1875*3 + 0.0625*4 = 1.75
@@ -179,7 +161,7 @@ def test_upsampling_nearest_floors_the_source():
     # the notes' 4x4 -> 8x8 example: output (2, 3) reads input (floor 1, floor 1.5) = (1, 1) = 6
     at = run_page(PAGE, **{"pool.view": "Upsampling", "pool.mode": "nearest", "pool.up.preset": "counting 4×4",
                            "pool.upos0": 2, "pool.upos1": 3})
-    _check_ok(at)
+    check_ok(at)
     assert "The module computed **6** at output[0, 0, 2, 3]." in texts(at)
     assert len(figures(at)) == 1  # no align_corners comparison for nearest
 
@@ -196,21 +178,21 @@ def test_predicting_an_upsampled_value():
 
 def test_shrinking_the_output_pulls_the_position_back_in():
     at = run_page(PAGE, **{"pool.pos0": 1, "pool.pos1": 1})
-    _check_ok(at)
+    check_ok(at)
     at.slider(key="pool.k").set_value(4).run()   # 4x4 with a 4x4 window: a single output
-    _check_ok(at)
+    check_ok(at)
     assert "The module computed **9** at output[0, 0, 0, 0]." in texts(at)
 
 
 def test_a_link_opens_the_same_view():
     # (widget -> URL is the browser's job; tests/browser/test_browser_pooling.py checks that direction)
-    at = _through_app({"pool.kind": "AvgPool2d", "pool.k": "3", "pool.stride": "1", "pool.pad": "1",
+    at = through_app("pooling", {"pool.kind": "AvgPool2d", "pool.k": "3", "pool.stride": "1", "pool.pad": "1",
                        "pool.cip": "false", "seed": "7"})
     assert not at.exception
     assert at.selectbox(key="pool.kind").value == "AvgPool2d" and at.toggle(key="pool.cip").value is False
     assert at.number_input(key="seed").value == 7 and not at.warning
     assert "11 / 4 = **2.75**" in texts(at)
-    up = _through_app({"pool.view": "Upsampling", "pool.mode": "bicubic", "pool.upos0": "2", "pool.upos1": "3"})
+    up = through_app("pooling", {"pool.view": "Upsampling", "pool.mode": "bicubic", "pool.upos0": "2", "pool.upos1": "3"})
     assert not up.exception and not up.warning
     assert "The math at output[0, 0, 2, 3]" in [h.value for h in up.subheader]
 
@@ -223,7 +205,7 @@ def test_a_link_opens_the_same_view():
     {"pool.view": "Upsampling", "pool.up.typed": "`" * 3000, "pool.up.src": "typed"},
 ])
 def test_hostile_link_values_fall_back_with_a_note(params):
-    at = _through_app(params)
+    at = through_app("pooling", params)
     assert not at.exception, at.exception
     assert any("This link had settings the page cannot use" in w.value for w in at.warning) or at.error
     assert at.success or at.error
