@@ -1,5 +1,4 @@
 """Attention figures draw the trace's numbers: the right cells, lines, frames and shapes."""
-import base64
 import math
 
 import numpy as np
@@ -10,6 +9,7 @@ from explorer.attention import entropy_curve, temperature, trace_attention
 from explorer.errors import ExplorerError
 from explorer.examples import attention as ex
 from explorer.figures import attention as fa
+from plotly_data import array
 
 
 @pytest.fixture(scope="module")
@@ -24,14 +24,6 @@ def padded():
 def causal():
     x = ex.embed_sentences("attention is all you need", 6).x
     return trace_attention(ex.make_layer("additive", 6, seed=1), x, is_causal=True)
-
-
-def _arr(value):
-    """A plotly data array as numpy; figures with a player carry numpy arrays base64-encoded."""
-    if isinstance(value, dict) and "bdata" in value:
-        shape = [int(n) for n in str(value.get("shape", "-1")).split(",")]
-        return np.frombuffer(base64.b64decode(value["bdata"]), dtype=value["dtype"]).reshape(shape)
-    return np.asarray(value, dtype=float)
 
 
 def _heatmaps(fig):
@@ -77,7 +69,7 @@ def test_lines_view_has_a_frame_per_query_and_no_line_to_padding(padded):
     w = t.weights[1, 0].numpy()
     for i, frame in enumerate(fig.frames):
         assert _line_count(frame.data) == int((w[i] > 0).sum()) == 3  # "the cat ." then 4 pads
-    key_sizes = _arr(fig.frames[0].data[-1].marker.size)
+    key_sizes = array(fig.frames[0].data[-1].marker.size)
     assert key_sizes[0] > key_sizes[-1] == 8  # padded key: weight 0, smallest marker
     widths = [d.line.width for d in fig.data[fa.N_BINS:2 * fa.N_BINS]]
     assert widths == sorted(widths) and widths[0] < widths[-1]
@@ -88,7 +80,7 @@ def test_lines_view_has_a_frame_per_query_and_no_line_to_padding(padded):
 def test_lines_view_starts_on_the_selected_query(padded):
     t, tokens = padded
     fig = fa.lines_view(t, 0, 3, tokens[0], tokens[0], selected=4)
-    assert list(_arr(fig.data[-2].marker.size)).index(18) == 4
+    assert list(array(fig.data[-2].marker.size)).index(18) == 4
     with pytest.raises(ExplorerError, match="selected query 9"):
         fa.lines_view(t, 0, 0, selected=9)
 
@@ -141,17 +133,17 @@ def test_entropy_vs_scale_frames_follow_the_multiplier(padded):
     fig = fa.entropy_vs_scale(t, 0, 1, tokens[0], tokens[0], multipliers=mults, selected=1.0)
     assert len(fig.frames) == 3 and fig.layout.sliders[0].active == 1
     heat, bars, uniform, curve, marker = fig.data[:5]
-    y = _arr(curve.y)
+    y = array(curve.y)
     assert np.allclose(y, entropy_curve(t, mults, 0, 1).numpy())
     assert y[0] > y[1] > y[2]
-    assert np.allclose(_arr(fig.frames[1].data[0].z), t.weights[0, 1].numpy(), atol=1e-7)
-    assert np.allclose(_arr(fig.frames[2].data[0].z), temperature(t, 4.0).weights[0, 1].numpy())
+    assert np.allclose(array(fig.frames[1].data[0].z), t.weights[0, 1].numpy(), atol=1e-7)
+    assert np.allclose(array(fig.frames[2].data[0].z), temperature(t, 4.0).weights[0, 1].numpy())
     # the bars are each row's entropy -sum w log w at that multiplier, the ticks a uniform row's log(7)
     w4 = temperature(t, 4.0).weights[0, 1].double().numpy()
-    assert np.allclose(_arr(fig.frames[2].data[1].x), -(w4 * np.log(w4)).sum(-1))
-    assert np.allclose(_arr(uniform.x), math.log(7))
-    assert np.allclose(_arr(bars.x), _arr(fig.frames[1].data[1].x))  # drawn at the layer's own scale
-    assert list(_arr(marker.x)) == [1.0]
+    assert np.allclose(array(fig.frames[2].data[1].x), -(w4 * np.log(w4)).sum(-1))
+    assert np.allclose(array(uniform.x), math.log(7))
+    assert np.allclose(array(bars.x), array(fig.frames[1].data[1].x))  # drawn at the layer's own scale
+    assert list(array(marker.x)) == [1.0]
     labels = {d.text[1] for d in fig.data if d.type == "scatter" and d.mode == "lines+text"}
     assert labels == {"1/√d", "no 1/√d"}
 
@@ -195,7 +187,7 @@ def test_renormalized_row_divides_by_what_the_mask_keeps():
     m = ex.make_layer("multihead", 8, 2, seed=5, dtype=torch.float32)
     t = trace_attention(m, x, attn_mask=ex.custom_mask([(3, 1), (3, 2)], 4, 4))
     fig = fa.renormalized_row(t, 0, 1, 3, key_tokens=["one", "two", "three", "four"])
-    without, with_mask = (_arr(d.y) for d in fig.data)
+    without, with_mask = (array(d.y) for d in fig.data)
     # without the mask: softmax of the scaled raw scores, computed here from the trace's raw scores
     s = t.raw_scores[0, 1, 3].double() * t.scale
     expected = torch.softmax(s, -1).numpy()
@@ -261,7 +253,7 @@ def test_big_grids_carry_indices_not_labels():
     t = trace_attention(ex.make_layer("multihead", 8, 2), q, k, v)
     fig = fa.weights_heatmap(t, 0, 1, clickable=True)
     hm, cells = fig.data
-    custom = _arr(hm.customdata) if isinstance(hm.customdata, dict) else np.asarray(hm.customdata)
+    custom = array(hm.customdata) if isinstance(hm.customdata, dict) else np.asarray(hm.customdata)
     assert custom.shape == (30, 30, 2) and tuple(custom[4, 7]) == (4, 7)
     targets = np.asarray(cells.customdata, dtype=float)
     n = list(map(tuple, targets[:, :2].astype(int))).index((4, 7))

@@ -1,6 +1,5 @@
 """Digits CNN figures draw what they claim: every map is the network's activation, the outlines sit on
 the selected cell and its window, the bars are the probabilities, a click carries its cell."""
-import base64
 
 import numpy as np
 import pytest
@@ -8,6 +7,7 @@ import pytest
 from explorer import digits
 from explorer.figures import conv as conv_figures
 from explorer.figures import digits as fd
+from plotly_data import array
 
 
 @pytest.fixture(scope="module")
@@ -18,13 +18,6 @@ def trained():
 @pytest.fixture(scope="module")
 def image():
     return digits.load_data(8).test_x[4]
-
-
-def _arr(value):
-    if isinstance(value, dict) and "bdata" in value:
-        shape = [int(n) for n in str(value.get("shape", "-1")).split(",")]
-        return np.frombuffer(base64.b64decode(value["bdata"]), dtype=value["dtype"]).reshape(shape)
-    return np.asarray(value, dtype=float)
 
 
 def _trace(fig, name):
@@ -38,10 +31,10 @@ def test_every_map_is_the_activation_it_names(trained, image):
     out = {name: o[0] for name, _, o in acts}
     heatmaps = [d for d in fig.data if d.type == "heatmap"]
     assert len(heatmaps) == 1 + 8 + 8 + 16 + 16
-    assert np.allclose(_arr(_trace(fig, "input").z), image[0].numpy())
+    assert np.allclose(array(_trace(fig, "input").z), image[0].numpy())
     for stage, drawn in (("conv1", "relu1"), ("pool1", "pool1"), ("conv2", "relu2"), ("pool2", "pool2")):
         for c in range(out[drawn].shape[0]):
-            assert np.allclose(_arr(_trace(fig, f"{stage} channel {c}").z), out[drawn][c].numpy(), atol=1e-6)
+            assert np.allclose(array(_trace(fig, f"{stage} channel {c}").z), out[drawn][c].numpy(), atol=1e-6)
     bars = _trace(fig, "probabilities")
     assert np.allclose(bars.x, probs.numpy(), atol=1e-6)
     assert list(bars.y) == [str(k) for k in range(10)]
@@ -90,8 +83,8 @@ def test_a_conv1_window_is_outlined_on_the_input(trained, image):
 def test_filters_show_the_kernels_before_and_after(trained):
     fig = fd.filters(trained)
     for i in range(8):
-        assert np.allclose(_arr(_trace(fig, f"before {i}").z), trained.initial["conv1.weight"][i, 0].numpy())
-        assert np.allclose(_arr(_trace(fig, f"after {i}").z), trained.model.conv1.weight[i, 0].detach().numpy())
+        assert np.allclose(array(_trace(fig, f"before {i}").z), trained.initial["conv1.weight"][i, 0].numpy())
+        assert np.allclose(array(_trace(fig, f"after {i}").z), trained.model.conv1.weight[i, 0].detach().numpy())
 
 
 def test_losses_and_confusion(trained):
@@ -99,7 +92,7 @@ def test_losses_and_confusion(trained):
     assert list(fig.data[0].y) == pytest.approx(list(trained.losses))
     counts = digits.confusion(trained.model, digits.load_data(8))
     fig = fd.confusion(counts)
-    assert np.array_equal(_arr(fig.data[0].z), counts.numpy())
+    assert np.array_equal(array(fig.data[0].z), counts.numpy())
     wrong = int(counts.sum() - counts.trace())
     assert f"{wrong} of 359" in fig.layout.title.text
 
@@ -113,7 +106,7 @@ def test_start_at_shows_the_chosen_frame(trained, image):
     checked = 0
     for idx, d in zip(frame["traces"], frame["data"]):
         if "z" in d:
-            assert np.allclose(_arr(spec["data"][idx]["z"]), _arr(d["z"]), equal_nan=True)
+            assert np.allclose(array(spec["data"][idx]["z"]), array(d["z"]), equal_nan=True)
             checked += 1
         if d.get("x") is not None:
             assert list(spec["data"][idx]["x"]) == list(d["x"])

@@ -1,5 +1,4 @@
 """Pooling and upsampling figures: frames, highlighted cells, labels and shapes they draw."""
-import base64
 
 import numpy as np
 import pytest
@@ -9,17 +8,10 @@ from torch import nn
 from explorer import ExplorerError
 from explorer.figures import pooling as figures
 from explorer.pooling import trace_pool, trace_upsample
+from plotly_data import array
 
 NOTES_F = torch.tensor([[[1.0, 3, 2, 4], [5, 2, 6, 8], [3, 1, 0, 7], [4, 2, 1, 9]]])
 TWO_BY_TWO = torch.tensor([[[[1.0, 2.0], [3.0, 4.0]]]])
-
-
-def _array(v):
-    """A figure array as numpy, whether plotly kept it as a list or packed it as base64 ("bdata")."""
-    if isinstance(v, dict):
-        flat = np.frombuffer(base64.b64decode(v["bdata"]), dtype=np.dtype(v["dtype"]))
-        return flat.reshape([int(n) for n in str(v.get("shape", len(flat))).split(",")])
-    return np.asarray(v, dtype=float)
 
 
 def _cells(trace_dict):
@@ -57,7 +49,7 @@ def test_pool_stepper_outlines_window_winner_and_output_cell():
     assert _box(data[window]) == (1.5, 3.5, -0.5, 1.5) and len(data[window]["x"]) == 5  # one rectangle
     assert _cells(data[kept]) == {(1, 3)}
     assert _cells(data[cell]) == {(0, 1)}
-    assert np.count_nonzero(~np.isnan(_array(data[output]["z"]))) == 2
+    assert np.count_nonzero(~np.isnan(array(data[output]["z"]))) == 2
     assert frame["layout"]["title"]["text"] == "y[0, 1] = max(2, 4, 6, 8) = 8 from x[1, 3] (index 7)"
 
 
@@ -86,7 +78,7 @@ def test_pool_stepper_shades_padding_with_the_value_the_op_sees():
     assert list(np.asarray(avg.data[1].text).flatten()).count("0") == 9
     # ceil_mode on 5 cells with windows of 2: the last window reaches index 5, past the input
     ceil = figures.pool_stepper(trace_pool(nn.MaxPool1d(2, ceil_mode=True), torch.zeros(1, 5)))
-    assert list(_array(ceil.data[1].z).flatten()[-1:]) == [0.0]  # drawn as outside
+    assert list(array(ceil.data[1].z).flatten()[-1:]) == [0.0]  # drawn as outside
 
 
 def test_pool_stepper_draws_1d_as_one_row():
@@ -94,8 +86,8 @@ def test_pool_stepper_draws_1d_as_one_row():
     fig = figures.pool_stepper(t)
     # out = (10 + 2 - 2 - 1) // 2 + 1 = 5 windows starting at -1, 1, 3, 5, 7: the last ends at 9, so only
     # the left padding cell is ever read and the grid is -1..9
-    assert _array(fig.data[0].z).shape == (1, 11)
-    assert _array(fig.data[0].x).tolist() == list(range(-1, 10))
+    assert array(fig.data[0].z).shape == (1, 11)
+    assert array(fig.data[0].x).tolist() == list(range(-1, 10))
     assert len(fig.frames) == 5
     _, data = _frame(fig, "2")  # window of output 2 starts at 2*2 - 1 = 3: cells 3, 4, 5, max 7 at 4
     assert _cells(data[fig.frames[0]["traces"][2]]) == {(0, 4)}
@@ -116,7 +108,7 @@ def test_window_equations_show_sum_and_divisor():
 def test_window_map_shows_adaptive_windows_and_overlap():
     # 5 into 3: windows [0, 2), [1, 4), [3, 5); cells 1 and 3 are read twice
     fig = figures.window_map(trace_pool(nn.AdaptiveAvgPool1d(3), torch.zeros(1, 5)))
-    z = _array(fig.data[0].z)
+    z = array(fig.data[0].z)
     assert (z == 1.0).astype(int).tolist() == [[1, 1, 0, 0, 0], [0, 1, 1, 1, 0], [0, 0, 0, 1, 1]]
     assert list(fig.layout.yaxis.ticktext) == ["0: [0, 2)", "1: [1, 4)", "2: [3, 5)"]
     assert "overlap" in fig.layout.title.text
@@ -130,7 +122,7 @@ def test_unpool_view_outlines_where_values_go_back():
     expected = {(1, 0), (1, 3), (3, 0), (3, 3)}  # 5, 8, 4 and 9 of the notes' map
     assert _cells(kept) == _cells(put_back) == expected
     assert np.asarray(fig.data[1].text)[0, 1] == "8<br>@7"
-    assert _array(fig.data[2].z).tolist()[1] == [5.0, 0.0, 0.0, 8.0]
+    assert array(fig.data[2].z).tolist()[1] == [5.0, 0.0, 0.0, 8.0]
     with pytest.raises(ExplorerError, match="remembers where"):
         figures.unpool_view(trace_pool(nn.AvgPool2d(2), NOTES_F))
 
@@ -138,7 +130,7 @@ def test_unpool_view_outlines_where_values_go_back():
 def test_unpool_view_of_a_large_output_leaves_the_marks_to_hover():
     fig = figures.unpool_view(trace_pool(nn.MaxPool2d(1), torch.zeros(1, 17, 17)))  # 289 maxima > MAX_MARKED
     assert fig.data[3].x == () and fig.data[1].text is None
-    assert _array(fig.data[1].customdata).shape == (17, 17) and "too many to mark" in fig.layout.title.text
+    assert array(fig.data[1].customdata).shape == (17, 17) and "too many to mark" in fig.layout.title.text
 
 
 def test_upsample_figure_starts_on_the_chosen_cell():
@@ -198,7 +190,7 @@ def test_comparison_figure_titles_carry_shapes():
     fig = figures.comparison_figure(x, outputs)
     titles = [a.text for a in fig.layout.annotations]
     assert titles == ["input<br>(1, 1, 8, 8)", "max pool<br>(1, 1, 4, 4)", "conv stride 2<br>(1, 1, 4, 4)"]
-    assert [_array(tr.z).shape for tr in fig.data] == [(8, 8), (4, 4), (4, 4)]
+    assert [array(tr.z).shape for tr in fig.data] == [(8, 8), (4, 4), (4, 4)]
 
 
 def test_window_story_names_the_count_actually_used():
@@ -239,10 +231,10 @@ def test_a_large_output_is_drawn_whole_and_frames_carry_only_outlines():
     fig = figures.pool_stepper(trace_pool(nn.MaxPool2d(1), x))  # 1024 outputs, more than REVEAL_CELLS
     assert len(fig.frames) == figures.MAX_FRAMES
     output = next(d for d in fig.data if d.name == "output")
-    assert _array(output.z).tolist() == x[0].tolist()
+    assert array(output.z).tolist() == x[0].tolist()
     assert all(len(f["data"]) == 3 and all(d["type"] == "scatter" for d in f["data"]) for f in fig.frames)
     small = figures.pool_stepper(trace_pool(nn.MaxPool2d(1), x[:, :12, :12]))  # 144 outputs: filled in step by step
-    assert np.isnan(_array(next(d for d in small.data if d.name == "output").z)).sum() == 143
+    assert np.isnan(array(next(d for d in small.data if d.name == "output").z)).sum() == 143
 
 
 def test_upsample_weights_are_written_in_a_colour_that_reads_on_their_cell():
@@ -257,6 +249,6 @@ def test_upsample_weights_are_written_in_a_colour_that_reads_on_their_cell():
 def test_preview_is_small_and_drawn_from_the_real_pool():
     fig = figures.preview()
     assert fig.layout.height == 150
-    assert _array(fig.data[2].z).tolist() == [[5.0, 8.0], [4.0, 9.0]]
+    assert array(fig.data[2].z).tolist() == [[5.0, 8.0], [4.0, 9.0]]
     assert _cells(fig.data[1]) == {(1, 0), (1, 3), (3, 0), (3, 3)}
     assert fig.layout.xaxis.visible is False and fig.layout.yaxis2.visible is False
