@@ -11,7 +11,6 @@ import time
 from pathlib import Path
 
 import torch
-from torch import nn
 
 torch.set_num_threads(1)
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))

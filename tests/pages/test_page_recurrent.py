@@ -2,7 +2,6 @@
 values and the worked numbers of the selected step (hidden while a prediction is pending), runs its
 snippet to the same numbers, and round-trips its state through the URL."""
 import json
-import math
 import re
 import subprocess
 import sys
@@ -11,7 +10,6 @@ import pytest
 import torch
 from apptest import ROOT, TIMEOUT, array, figures, run_page, texts
 from streamlit.testing.v1 import AppTest
-from torch import nn
 
 from explorer.examples.recurrent import input_preset, make_recurrent
 
