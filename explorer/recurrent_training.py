@@ -8,7 +8,6 @@ can trace the very same layer before and after it has learned.
 """
 import copy
 import math
-from contextlib import contextmanager
 from dataclasses import dataclass, replace
 
 import torch
@@ -16,6 +15,7 @@ from torch import nn
 
 from .errors import ExplorerError
 from .examples.recurrent import KINDS, make_recurrent
+from .threads import one_thread
 
 MAX_TRAINING_STEPS = 2000
 MAX_TRAINING_HIDDEN = 64
@@ -131,7 +131,7 @@ def continue_training(result, steps, callback=None):
     g = torch.Generator()
     g.set_state(result.generator_state.clone())
     losses = list(result.losses)
-    with _one_thread():
+    with one_thread():
         for _ in range(steps):
             x, y = sine_batch(result.batch, result.seq_len, g)               # (T, B, 1)
             loss = torch.mean((model(x) - y) ** 2)
@@ -166,20 +166,6 @@ def train_next_value(kind="LSTM", hidden_size=16, steps=300, *, lr=0.02, seq_len
     """
     start = start_training(kind, hidden_size, lr=lr, seq_len=seq_len, batch=batch, seed=seed)
     return continue_training(start, steps, callback)
-
-
-@contextmanager
-def _one_thread():
-    """Train on the calling thread alone. Matrices of a few units gain nothing from a second
-    thread, and on a busy server the threads wait for each other: a step of a few milliseconds
-    then takes hundreds. torch's thread count is per thread (OpenMP, MKL), so other sessions keep
-    theirs; it is restored afterwards."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 def _predict(model, x):

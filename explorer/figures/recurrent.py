@@ -10,7 +10,7 @@ from plotly.subplots import make_subplots
 
 from ..errors import ExplorerError
 from ..recurrent import GATE_SYMBOLS
-from .theme import (ACCENT, DIVERGING, HIGHLIGHT, SEQUENTIAL, add_player, as_numpy, evenly_spaced, finish,
+from .theme import (ACCENT, DIVERGING, HIGHLIGHT, SEQUENTIAL, add_player, as_numpy, card, evenly_spaced, finish,
                     heatmap)
 
 MAX_FRAMES = 120
@@ -481,6 +481,5 @@ def preview():
     z = np.vstack(bands[:-1])
     fig = go.Figure(heatmap(z, zmin=float(np.nanmin(z)), zmax=float(np.nanmax(z)), colorscale=SEQUENTIAL, text=False,
                             xgap=0, ygap=0))
-    fig.update_xaxes(visible=False)
-    fig.update_yaxes(visible=False, autorange="reversed")
-    return finish(fig, height=150).update_layout(margin=dict(l=0, r=0, t=0, b=0))
+    fig.update_yaxes(autorange="reversed")
+    return card(fig)
