@@ -139,6 +139,7 @@ class QueryMath:
     scale: float            # 1 / sqrt(d)
     scores: torch.Tensor    # (L,) raw * scale
     weights: torch.Tensor   # (L,) softmax(scores): our weights
+    denominator: float      # sum_j exp(s_j - max s), the softmax's normaliser
 
 
 def query_math(trace, head, query):
@@ -146,8 +147,10 @@ def query_math(trace, head, query):
     for name, value, size in (("head", head, trace.num_heads), ("query", query, trace.tgt_len)):
         if not 0 <= value < size:
             raise ExplorerError(f"The {name} index {value} is out of range; pick 0 to {size - 1}.")
+    scores = trace.scores[0, head, query]
     return QueryMath(q=trace.q[0, head, query], k=trace.k[0, head], raw=trace.raw_scores[0, head, query],
-                     scale=trace.scale, scores=trace.scores[0, head, query], weights=trace.weights[0, head, query])
+                     scale=trace.scale, scores=scores, weights=trace.weights[0, head, query],
+                     denominator=float((scores - scores.max()).exp().sum()))
 
 
 def snippet(sentence, layer, head, query):

@@ -138,9 +138,8 @@ st.markdown(f"q = x W_q + b_q is this head's {trace.head_dim}-number slice of th
             f"= {float(math.raw[top]):.4f}, times 1/√{trace.head_dim} = {math.scale:.4f} gives "
             f"**{float(math.scores[top]):.4f}**.")
 if revealed:
-    shifted = (math.scores - math.scores.max()).exp()
     st.markdown(f"softmax: weight_j = exp(s_j − max s) / Σ exp(s − max s) = exp({float(math.scores[top]):.4f} − "
-                f"{float(math.scores.max()):.4f}) / {float(shifted.sum()):.4f} = **{float(math.weights[top]):.4f}**; "
+                f"{float(math.scores.max()):.4f}) / {math.denominator:.4f} = **{float(math.weights[top]):.4f}**; "
                 f"the model itself reports **{float(model_weights[top]):.4f}**.")
 else:
     st.caption("The weights are hidden until you check your prediction.")

@@ -93,6 +93,8 @@ def test_query_math_is_the_scaled_dot_product_and_its_softmax(tokenizer, model):
     assert torch.allclose(m.scores, m.raw * m.scale, atol=1e-6)
     e = [math.exp(float(s)) for s in m.scores]
     assert m.weights.tolist() == pytest.approx([v / sum(e) for v in e], abs=1e-6)
+    top = max(float(s) for s in m.scores)
+    assert m.denominator == pytest.approx(sum(math.exp(float(s) - top) for s in m.scores), rel=1e-5)
     # the query vector is the layer's real query projection of token 8, head 7's slice
     q_proj = model.encoder.layer[2].attention.self.query
     with torch.no_grad():
