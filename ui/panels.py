@@ -123,7 +123,8 @@ def code_box(code, filename):
     st.code(shown, language="python")
     if long:
         st.caption("Long values are shortened on screen; download the file to run it with every value.")
-    st.download_button("Download as .py", code, file_name=filename, mime="text/x-python",
+    # a callable: the file is made when clicked, not stored and fetched on every rerun
+    st.download_button("Download as .py", lambda: code, file_name=filename, mime="text/x-python",
                        key=f"dl-{filename}", on_click="ignore")
 
 

@@ -82,3 +82,28 @@ def test_a_512_pixel_upload_steps_one_block_and_a_click_moves_it(app, page, tmp_
     row = int(page.url.split("conv.zoom_row=")[1].split("&")[0])
     assert 200 <= row <= 300                                      # the middle of the output, not its corner
     assert page.console_errors == []
+
+
+def test_the_downloaded_snippet_runs_and_prints_the_modules_numbers(app, page, tmp_path):
+    import json
+    import subprocess
+    import sys
+
+    import torch
+    from torch import nn
+
+    from explorer.examples.conv import input_preset, kernel_preset
+    open_page(page, f"{app}/convolution?conv.bval=0.5", chart_count=1)
+    with page.expect_download(timeout=60_000) as info:
+        page.get_by_role("button", name="Download as .py").click()
+    path = tmp_path / "convolution.py"
+    info.value.save_as(path)
+    code = path.read_text() + "\nimport json\nprint(json.dumps(y.detach().double().flatten().tolist()))\n"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
+    # the page's default: the Sobel-x kernel on the digit-0 preset, here with bias 0.5
+    conv = nn.Conv2d(1, 1, 3)
+    with torch.no_grad():
+        conv.weight.copy_(kernel_preset("edge (Sobel x)", 3, 2).float().view(1, 1, 3, 3))
+        conv.bias.fill_(0.5)
+        expected = conv(input_preset("digit 0", 1).float().unsqueeze(0)).double().flatten().tolist()
+    assert json.loads(out.stdout.strip().splitlines()[-1]) == expected

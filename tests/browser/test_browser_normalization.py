@@ -34,7 +34,8 @@ def test_the_page_loads_by_its_url_with_its_charts(app, page):
 def test_switching_to_layernorm_regroups_the_cells(app, page):
     open_page(page, f"{app}{URL}", chart_count=5)
     before = _colours(page)
-    page.get_by_text("LayerNorm", exact=True).first.click()
+    # the radio option, not a chart's "LayerNorm" label
+    page.locator("[data-testid='stRadio']").first.get_by_text("LayerNorm", exact=True).click()
     page.wait_for_function("() => location.search.includes('norm.kind=LayerNorm')", timeout=30_000)
     wait_idle(page)
     page.wait_for_function(
