@@ -1,10 +1,11 @@
 """In a real browser: time from a slider change to the page's charts being redrawn, and the bytes
 the server sends per rerun.
 
-For every page of app.py, the first slider on the page is moved one step (alternately right and
-left) CHANGES times with the keyboard. Each change is timed from the key press until Streamlit
-reports the script finished and Plotly has drawn again; the websocket bytes received in between
-are summed. Prints median and p95 per page.
+For every page of app.py, one control that changes a chart (CONTROLS: a slider moved one step,
+alternately right and left, a toggle flipped, or a selectbox moved to its next option and back) is
+changed CHANGES times. Each change is timed from the key press or click until a chart holds new
+data and Streamlit reports the script finished; the websocket bytes received in between are
+summed. Prints median and p95 per page.
 
 Usage: python benchmarks/browser_latency.py [url_path ...]
 """
@@ -23,6 +24,13 @@ sys.path.insert(0, str(ROOT / "tests" / "browser"))
 from harness import ARGS, CHROMIUM, _free_port, wait_idle  # noqa: E402
 
 CHANGES = 20
+# per page: (kind, label) of a control whose change redraws a chart, and the link's query (if any)
+QUERY = {"building_blocks": "blocks.tab=Dropout"}
+CONTROLS = {"convolution": ("slider", "kernel_size"), "pooling": ("slider", "kernel_size"),
+            "recurrent": ("slider", "Weight scale"), "attention": ("toggle", "causal mask"),
+            "normalization": ("slider", "spread (std)"), "building_blocks": ("slider", "p: chance of dropping each value"),
+            "time_series": ("slider", "Prediction to trace (the step it predicts)"),
+            "digits_cnn": ("slider", "Test image"), "minilm_attention": ("selectbox", "Head")}
 
 
 def pages():
@@ -44,28 +52,45 @@ def start():
     raise RuntimeError("server did not start")
 
 
-def measure(pg, url):
+def change(pg, kind, label, i):
+    """Change the control once; returns the time the change was made."""
+    if kind == "slider":
+        slider = pg.get_by_role("slider", name=label)
+        slider.focus()
+        t0 = time.perf_counter()
+        slider.press("ArrowRight" if i % 2 == 0 else "ArrowLeft")
+    elif kind == "toggle":
+        box = pg.get_by_role("switch", name=label)
+        t0 = time.perf_counter()
+        box.click(force=True)
+    else:
+        box = pg.get_by_role("combobox", name=label)
+        box.click()
+        pg.keyboard.press("ArrowDown" if i % 2 == 0 else "ArrowUp")
+        t0 = time.perf_counter()
+        pg.keyboard.press("Enter")
+    return t0
+
+
+def measure(pg, url, kind, label):
     received = []
     pg.on("websocket", lambda ws: ws.on("framereceived", lambda payload: received.append(
         len(payload) if isinstance(payload, (bytes, str)) else 0)))
     pg.goto(url)
-    wait_idle(pg)
-    pg.wait_for_selector(".js-plotly-plot", timeout=120_000)
+    wait_idle(pg, timeout=240_000)
+    pg.wait_for_selector(".js-plotly-plot", timeout=240_000)
     pg.wait_for_timeout(1000)
-    slider = pg.get_by_role("slider").first
     times, sizes = [], []
     for i in range(CHANGES):
         received.clear()
         pg.evaluate("() => { window.__before = Array.from(document.querySelectorAll('.js-plotly-plot'), g => g.data); }")
-        slider.focus()
-        t0 = time.perf_counter()
-        slider.press("ArrowRight" if i % 2 == 0 else "ArrowLeft")
-        pg.wait_for_selector("[data-testid='stApp'][data-test-script-state='running']", timeout=30_000)
-        pg.wait_for_selector("[data-testid='stApp'][data-test-script-state='notRunning']", timeout=60_000)
+        t0 = change(pg, kind, label, i)
         # redrawn: some chart holds new data (react-plotly swaps gd.data when a figure changes)
         pg.wait_for_function("""() => Array.from(document.querySelectorAll('.js-plotly-plot'))
-                                  .some((g, i) => g.data !== window.__before[i])""", timeout=30_000)
+                                  .some((g, i) => g.data !== window.__before[i])""", timeout=60_000)
+        pg.wait_for_selector("[data-testid='stApp'][data-test-script-state='notRunning']", timeout=60_000)
         times.append(time.perf_counter() - t0)
+        pg.wait_for_timeout(300)  # let the last websocket frames of this rerun arrive
         sizes.append(sum(received))
     return times, sizes
 
@@ -78,9 +103,11 @@ def main():
             browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
             for name in names:
                 pg = browser.new_page(viewport={"width": 1400, "height": 1000})
-                times, sizes = measure(pg, f"{url}/{name}")
+                kind, label = CONTROLS[name]
+                query = f"?{QUERY[name]}" if name in QUERY else ""
+                times, sizes = measure(pg, f"{url}/{name}{query}", kind, label)
                 q = statistics.quantiles(times, n=20)
-                print(f"{name}: slider change -> redrawn: median {statistics.median(times) * 1e3:.0f} ms, "
+                print(f"{name} ({kind} '{label}'): change -> redrawn: median {statistics.median(times) * 1e3:.0f} ms, "
                       f"p95 {q[18] * 1e3:.0f} ms (goals 300 / 600 ms); websocket per rerun: median "
                       f"{statistics.median(sizes) / 1024:.0f} KB, max {max(sizes) / 1024:.0f} KB (goal < 500 KB)")
                 pg.close()
