@@ -72,7 +72,7 @@ def controls(snap):
     def walk(node):
         if isinstance(node, dict):
             kind, props = node.get("type"), node.get("props", {})
-            k = node.get("key")
+            k = None if props.get("disabled") else node.get("key")  # a disabled control takes nothing
             if k and kind in ("slider", "number_input") and isinstance(props.get("min_value"), (int, float)):
                 lo, hi = props["min_value"], props["max_value"]
                 if isinstance(lo, int) and isinstance(hi, int) and hi - lo < 10_000:
@@ -150,7 +150,8 @@ def main():
         ours, our_url = start_server(ROOT / "app.py", a.port)
         floor, floor_url = start_server(trivial, a.port + 1)
         try:
-            interact(our_url, {"page": pages[0]})      # warm imports and caches once
+            for page in pages:                         # as a teacher would before class: open each page
+                interact(our_url, {"page": page})     # once, so imports, trained models and caches are warm
             interact(floor_url, {})
             before = rss_mb(ours.pid), rss_mb(floor.pid)
             rows = []
