@@ -2,6 +2,7 @@
 import streamlit as st
 import torch
 
+from explorer import worker
 from ui.classroom import presentation_toggle
 from ui.sidebar import export_format, global_seed
 from ui.state import capture
@@ -9,6 +10,8 @@ from ui.state import capture
 # One server process serves every learner, each session in its own thread: one torch thread per
 # operation keeps a heavy trace from starving the rest (two contend badly on a loaded 2-core machine).
 torch.set_num_threads(1)
+# Training demos run in their own process; started now, so the first learner to train does not wait for it.
+worker.start()
 
 st.set_page_config(page_title="Layer Lab", page_icon="🧪", layout="wide")
 

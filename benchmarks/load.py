@@ -50,10 +50,15 @@ def start_server(script, port):
 
 
 def rss_mb(pid):
+    """Resident memory of the server and its children (the training worker), in MB."""
+    total = 0.0
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
+            total += int(line.split()[1]) / 1024
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        for child in (task / "children").read_text().split():
+            total += rss_mb(int(child))
+    return total
 
 
 def interact(url, body, timeout=120):
@@ -110,9 +115,9 @@ class Learner(threading.Thread):
                 dt, snap = interact(self.url, body)
                 session = snap.get("session_id", session)
                 failed = snap.get("status") not in ("ready",)
-                self.results.append((dt, failed))
+                self.results.append((dt, failed, page))
             except Exception:  # noqa: BLE001  every failure counts as an error, the run goes on
-                self.results.append((float("nan"), True))
+                self.results.append((float("nan"), True, page))
                 snap = None
             if self.pause:
                 time.sleep(random.uniform(0.5 * self.pause, 1.5 * self.pause))
@@ -128,11 +133,18 @@ def run(url, pid, pages, learners, seconds, pause):
     while any(t.is_alive() for t in threads):
         peak[0] = max(peak[0], rss_mb(pid))
         time.sleep(0.5)
-    lat = sorted(d for d, _ in results if d == d)
-    errors = sum(1 for _, f in results if f)
-    q = statistics.quantiles(lat, n=100) if len(lat) > 1 else [lat[0]] * 99
-    return dict(n=len(results), p50=q[49], p95=q[94], max=lat[-1], rps=len(results) / seconds,
-                errors=errors, peak_rss=peak[0])
+    lat = sorted(d for d, _, _ in results if d == d)
+    errors = sum(1 for _, f, _ in results if f)
+    by_page = {p: percentile([d for d, _, q in results if q == p and d == d], 95) for p in pages}
+    return dict(n=len(results), p50=percentile(lat, 50), p95=percentile(lat, 95), max=lat[-1],
+                rps=len(results) / seconds, errors=errors, peak_rss=peak[0], by_page=by_page)
+
+
+def percentile(values, pct):
+    values = sorted(values)
+    if not values:
+        return float("nan")
+    return statistics.quantiles(values, n=100)[pct - 1] if len(values) > 1 else values[0]
 
 
 def main():
@@ -141,9 +153,10 @@ def main():
     ap.add_argument("--classroom", type=float, default=120)
     ap.add_argument("--saturation", type=float, default=45)
     ap.add_argument("--port", type=int, default=8765)
+    ap.add_argument("--pages", nargs="*", help="only these pages (default: all but home)")
     a = ap.parse_args()
 
-    pages = sorted(p.stem for p in (ROOT / "pages").glob("*.py") if p.stem != "home")
+    pages = a.pages or sorted(p.stem for p in (ROOT / "pages").glob("*.py") if p.stem != "home")
     with tempfile.TemporaryDirectory() as tmp:
         trivial = Path(tmp) / "trivial.py"
         trivial.write_text(TRIVIAL_APP)
@@ -156,6 +169,8 @@ def main():
             before = rss_mb(ours.pid), rss_mb(floor.pid)
             rows = []
             for name, seconds, pause in (("classroom", a.classroom, 3.0), ("saturation", a.saturation, 0.0)):
+                if seconds <= 0:
+                    continue
                 us = run(our_url, ours.pid, pages, a.learners, seconds, pause)
                 base = run(floor_url, floor.pid, [""], a.learners, seconds, pause)
                 rows.append((name, us, base))
@@ -173,6 +188,7 @@ def main():
               f"max {base['max'] * 1e3:.0f} ms, {base['rps']:.1f} reruns/s, {base['errors']} errors of {base['n']}")
         print(f"{'':{len(name)}}  ratio to the floor: p50 {us['p50'] / base['p50']:.1f}x, "
               f"p95 {us['p95'] / base['p95']:.1f}x, throughput {us['rps'] / base['rps']:.2f}x")
+        print(f"{'':{len(name)}}  p95 by page: " + ", ".join(f"{p} {v * 1e3:.0f} ms" for p, v in us["by_page"].items()))
     print(f"RSS Layer Lab: before {before[0]:.0f} MB, after sessions expired {after[0]:.0f} MB; "
           f"trivial page: before {before[1]:.0f} MB, after {after[1]:.0f} MB")
 

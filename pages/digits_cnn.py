@@ -3,7 +3,7 @@ import pandas as pd
 import streamlit as st
 import torch
 
-from explorer import digits
+from explorer import digits, worker
 from explorer.examples.images import load_image
 from explorer.figures import conv as conv_figures
 from explorer.figures import digits as figures
@@ -42,7 +42,7 @@ def after_epochs(config, epochs):
     Cached epoch by epoch so that the page can move a progress bar between the calls."""
     if epochs == 0:
         return digits.start(config)
-    return digits.train_epoch(after_epochs(config, epochs - 1))
+    return worker.run(digits.train_epoch, after_epochs(config, epochs - 1))
 
 
 def trained_network(config):

@@ -4,7 +4,7 @@ import pandas as pd
 import streamlit as st
 import torch
 
-from explorer import trace_recurrent
+from explorer import trace_recurrent, worker
 from explorer.examples import recurrent as examples
 from explorer.figures import recurrent as figures
 from explorer.recurrent import GATE_SYMBOLS
@@ -309,7 +309,7 @@ def trained(kind, hidden, seed, chunks):
     each chunk continues from the cached one before it, so the page can move a progress bar."""
     if chunks == 0:
         return start_training(kind, hidden, seed=seed)
-    return continue_training(trained(kind, hidden, seed, chunks - 1), TRAIN_CHUNK)
+    return worker.run(continue_training, trained(kind, hidden, seed, chunks - 1), TRAIN_CHUNK)
 
 
 @st.cache_resource(max_entries=16, show_spinner=False)

@@ -5,6 +5,7 @@ import pandas as pd
 import streamlit as st
 import torch
 
+from explorer import worker
 from explorer.examples import timeseries as examples
 from explorer.figures import attention as attention_figures
 from explorer.figures import conv as conv_figures
@@ -79,7 +80,7 @@ with panels.explorer_errors():
 @st.cache_resource(max_entries=32, show_spinner=False)
 def trained(cfg, values, _progress=None):
     """One training run per (config, series) for the whole server; shared, so read-only."""
-    return train(torch.from_numpy(values), cfg, progress=_progress)
+    return worker.run(train, torch.from_numpy(values), cfg, progress=_progress)
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
