@@ -26,7 +26,7 @@ import json, statistics, sys, time
 sys.path.insert(0, ROOT)
 import torch, streamlit as st
 from streamlit.testing.v1 import AppTest
-torch.set_num_threads(min(2, torch.get_num_threads()))   # as app.py does for the server
+torch.set_num_threads(1)   # as app.py does for the server
 
 def render():
     at = AppTest.from_file(ROOT + "/pages/" + PAGE + ".py", default_timeout=600)
@@ -58,7 +58,7 @@ PARTS = r"""
 import json, sys, time
 sys.path.insert(0, ROOT)
 import torch
-torch.set_num_threads(min(2, torch.get_num_threads()))
+torch.set_num_threads(1)
 out = {}
 t0 = time.perf_counter()
 from explorer import digits

@@ -11,17 +11,15 @@ Usage: python benchmarks/browser_latency.py [url_path ...]
 """
 import re
 import statistics
-import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 from playwright.sync_api import sync_playwright
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "browser"))
-from harness import ARGS, CHROMIUM, _free_port, wait_idle  # noqa: E402
+from harness import ARGS, CHROMIUM, _free_port, start_streamlit, wait_idle  # noqa: E402
 
 CHANGES = 20
 # per page: (kind, label) of a control whose change redraws a chart, and the link's query (if any)
@@ -35,21 +33,6 @@ CONTROLS = {"convolution": ("slider", "kernel_size"), "pooling": ("slider", "ker
 
 def pages():
     return re.findall(r'url_path="([^"]+)"', (ROOT / "app.py").read_text())
-
-
-def start():
-    port = _free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-                             "--server.port", str(port), "--server.address", "127.0.0.1"],
-                            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(300):
-        try:
-            if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
-                return proc, url
-        except OSError:
-            time.sleep(0.2)
-    raise RuntimeError("server did not start")
 
 
 def change(pg, kind, label, i):
@@ -97,7 +80,7 @@ def measure(pg, url, kind, label):
 
 def main():
     names = sys.argv[1:] or pages()
-    proc, url = start()
+    proc, url = start_streamlit("app.py", _free_port())
     try:
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)

@@ -17,7 +17,6 @@ import argparse
 import json
 import random
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -26,6 +25,9 @@ import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests" / "browser"))
+from harness import start_streamlit  # noqa: E402
+
 TRIVIAL_APP = '''import streamlit as st
 st.slider("value", 0, 100, 50, key="v")
 '''
@@ -33,20 +35,8 @@ SESSION_TTL = 20  # seconds an idle session lives; short so "after" memory is me
 
 
 def start_server(script, port):
-    cmd = [sys.executable, "-m", "streamlit", "run", str(script), "--server.headless", "true",
-           "--server.port", str(port), "--server.address", "127.0.0.1", "--server.enableAgentApi", "true",
-           "--server.agentSessionTTL", str(SESSION_TTL), "--server.agentWaitTimeout", "60",
-           "--server.fileWatcherType", "none"]
-    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(300):
-        try:
-            if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
-                return proc, url
-        except OSError:
-            time.sleep(0.2)
-    proc.kill()
-    raise RuntimeError(f"server on {port} did not start")
+    return start_streamlit(script, port, "--server.enableAgentApi", "true", "--server.agentSessionTTL",
+                           str(SESSION_TTL), "--server.agentWaitTimeout", "60")
 
 
 def rss_mb(pid):
@@ -56,8 +46,11 @@ def rss_mb(pid):
         if line.startswith("VmRSS:"):
             total += int(line.split()[1]) / 1024
     for task in Path(f"/proc/{pid}/task").iterdir():
-        for child in (task / "children").read_text().split():
-            total += rss_mb(int(child))
+        try:
+            children = (task / "children").read_text().split()
+        except OSError:   # a session's thread that has just ended
+            continue
+        total += sum(rss_mb(int(child)) for child in children)
     return total
 
 

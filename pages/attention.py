@@ -131,7 +131,8 @@ icfg = ac.InputConfig(source=source, cross=cross, text=text, source_text=source_
                       pads=int(pads), batch=int(batch), tgt_len=int(tgt_len), src_len=int(src_len))
 
 
-@st.cache_data(max_entries=64, show_spinner=False)
+# Shared and only read: a st.cache_data hit would unpickle every tensor of the trace, at each call.
+@st.cache_resource(max_entries=64, show_spinner=False)
 def run(cfg, icfg, mcfg, seed):
     """Layer, inputs and trace for one setting; cached so choosing what to show costs nothing."""
     return ac.run(cfg, icfg, mcfg, seed)

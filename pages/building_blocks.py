@@ -58,7 +58,8 @@ def _fmt(v):
 
 # == Linear and Bilinear ============================================================================
 
-@st.cache_data(max_entries=64, show_spinner=False)
+# Shared and only read: a st.cache_data hit would unpickle every tensor of the trace, at each call.
+@st.cache_resource(max_entries=64, show_spinner=False)
 def linear_run(cfg, preset, x, x2, seed, dtype_name):
     """Module + trace for one setting; a preset brings its own layer and input."""
     dtype = getattr(torch, dtype_name)
@@ -197,7 +198,8 @@ def linear_section():
 
 # == Embedding =====================================================================================
 
-@st.cache_data(max_entries=64, show_spinner=False)
+# Shared and only read: a st.cache_data hit would unpickle every tensor of the trace, at each call.
+@st.cache_resource(max_entries=64, show_spinner=False)
 def embedding_run(cfg, ids, seed, dtype_name):
     """A fresh seeded table per setting, so max_norm's in-place rescaling never touches a cached one."""
     module = build_embedding(cfg, seed=seed, dtype=getattr(torch, dtype_name))
@@ -318,7 +320,8 @@ def embedding_section():
 
 # == Dropout =======================================================================================
 
-@st.cache_data(max_entries=64, show_spinner=False)
+# Shared and only read: a st.cache_data hit would unpickle every tensor of the trace, at each call.
+@st.cache_resource(max_entries=64, show_spinner=False)
 def dropout_run(cfg, x, seed, samples):
     module = ex.dropout_layer(cfg.p, training=cfg.training)
     x = torch.from_numpy(x)
@@ -440,7 +443,8 @@ def dropout_section():
 
 # == Activations ===================================================================================
 
-@st.cache_data(max_entries=64, show_spinner=False)
+# Shared and only read: a st.cache_data hit would unpickle every tensor of the trace, at each call.
+@st.cache_resource(max_entries=64, show_spinner=False)
 def activation_run(cfg, x, swept):
     module = build_activation(cfg)
     x = torch.from_numpy(x)

@@ -85,7 +85,8 @@ with st.expander("Input and kernel", expanded=not classroom.presenting()):
                               default="edge (Sobel x)" if dims == 2 else "differentiator")
 
 
-@st.cache_data(max_entries=64, show_spinner=False)
+# Shared and only read: a st.cache_data hit would unpickle every tensor of the trace, at each call.
+@st.cache_resource(max_entries=64, show_spinner=False)
 def run(cfg, x, kernel, bias_value, seed, dtype_name):
     """Module + trace for one setting (arrays in, so Streamlit can hash them); cached so that moving
     a slider that only selects what to show costs nothing."""

@@ -68,7 +68,8 @@ def model_of(config):
     return after_epochs(config, config.epochs).model
 
 
-@st.cache_data(max_entries=64, show_spinner=False)
+# Shared and only read: a st.cache_data hit would unpickle every tensor of the trace, at each call.
+@st.cache_resource(max_entries=64, show_spinner=False)
 def stage_view(config, image, stage):
     return digits.stage_trace(model_of(config), torch.from_numpy(image), stage)
 

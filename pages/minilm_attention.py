@@ -38,13 +38,15 @@ def model():
     return minilm.load()
 
 
-@st.cache_data(max_entries=32, show_spinner=False)
+# Shared and only read: a st.cache_data hit would unpickle every tensor of the trace, at each call.
+@st.cache_resource(max_entries=32, show_spinner=False)
 def encoded(sentence):
     tokenizer, m = model()
     return minilm.encode(tokenizer, m, sentence)
 
 
-@st.cache_data(max_entries=64, show_spinner=False)
+# Shared and only read: a st.cache_data hit would unpickle every tensor of the trace, at each call.
+@st.cache_resource(max_entries=64, show_spinner=False)
 def traced(sentence, layer):
     return minilm.trace_layer(model()[1], encoded(sentence), layer)
 

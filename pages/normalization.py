@@ -148,7 +148,8 @@ with layer_box, panels.explorer_errors():
     cfg = NormConfig(**args)
 
 
-@st.cache_data(max_entries=64, show_spinner=False)
+# Shared and only read: a st.cache_data hit would unpickle every tensor of the trace, at each call.
+@st.cache_resource(max_entries=64, show_spinner=False)
 def run(cfg, x, seed, dtype_name):
     """Layer + trace (and the training run before it) for one setting; cached by value."""
     return run_norm(cfg, torch.from_numpy(x).to(getattr(torch, dtype_name)), seed)

@@ -62,7 +62,8 @@ def _position_sliders(sizes, prefix, start=0, labels=("row", "column")):
 
 # == pooling ========================================================================================
 
-@st.cache_data(max_entries=64, show_spinner=False)
+# Shared and only read: a st.cache_data hit would unpickle every tensor of the trace, at each call.
+@st.cache_resource(max_entries=64, show_spinner=False)
 def run_pool(cfg, x, dtype_name):
     return trace_pool(build_pool(cfg), as_batch(torch.from_numpy(x), getattr(torch, dtype_name)))
 
@@ -265,7 +266,8 @@ def _plane_value(trace, c, pos):
 
 # == upsampling =====================================================================================
 
-@st.cache_data(max_entries=64, show_spinner=False)
+# Shared and only read: a st.cache_data hit would unpickle every tensor of the trace, at each call.
+@st.cache_resource(max_entries=64, show_spinner=False)
 def run_upsample(cfg, x, dtype_name, align_corners=None):
     return trace_upsample(build_upsample(cfg, align_corners), as_batch(torch.from_numpy(x), getattr(torch, dtype_name)))
 

@@ -27,33 +27,40 @@ def _free_port():
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
-def app():
-    port = _free_port()
-    log = open(ROOT / ".browser-test-server.log", "w")
+def start_streamlit(script, port, *options, output=subprocess.DEVNULL, env=None, timeout=90):
+    """`streamlit run script` on 127.0.0.1:port, returned once its health check answers."""
     proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-         "--server.fileWatcherType", "none", "--server.port", str(port), "--server.address", "127.0.0.1"],
-        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+        [sys.executable, "-m", "streamlit", "run", str(script), "--server.headless", "true",
+         "--server.fileWatcherType", "none", "--server.port", str(port), "--server.address", "127.0.0.1", *options],
+        cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 90
+    deadline = time.time() + timeout
     while True:
         try:
             if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
-                break
+                return proc, url
         except OSError:
             pass
         if proc.poll() is not None or time.time() > deadline:
             proc.kill()
-            raise RuntimeError(f"streamlit did not start; see {log.name}")
+            raise RuntimeError(f"streamlit did not start on port {port}")
         time.sleep(0.3)
-    yield url
+
+
+def stop(proc):
     proc.terminate()
     try:
         proc.wait(10)
     except subprocess.TimeoutExpired:
         proc.kill()
-    log.close()
+
+
+@pytest.fixture(scope="session")
+def app():
+    with open(ROOT / ".browser-test-server.log", "w") as log:
+        proc, url = start_streamlit("app.py", _free_port(), output=log)
+        yield url
+        stop(proc)
 
 
 @pytest.fixture(scope="session")

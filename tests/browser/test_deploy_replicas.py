@@ -5,7 +5,6 @@ import os
 import secrets
 import shutil
 import subprocess
-import sys
 import time
 import urllib.request
 from pathlib import Path
@@ -13,7 +12,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from harness import ROOT, _free_port, open_page, plot_data, wait_idle  # the browser harness
+from harness import ROOT, _free_port, open_page, plot_data, start_streamlit, wait_idle  # the browser harness
 
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 
@@ -38,15 +37,8 @@ def cluster(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("cluster")
     env = dict(os.environ, STREAMLIT_SERVER_COOKIE_SECRET=secrets.token_hex(32))
     ports = [_free_port(), _free_port()]
-    procs = []
-    for port in ports:
-        log = open(tmp / f"replica-{port}.log", "w")
-        procs.append(subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-             "--server.port", str(port), "--server.address", "127.0.0.1"],
-            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT))
-    for port, proc in zip(ports, procs):
-        _wait_health(f"http://127.0.0.1:{port}", proc)
+    procs = [start_streamlit("app.py", port, output=open(tmp / f"replica-{port}.log", "w"), env=env)[0]
+             for port in ports]
     lb_port = _free_port()
     conf = (ROOT / "deploy" / "nginx.conf.template").read_text()
     conf = (conf.replace("@LISTEN@", f"127.0.0.1:{lb_port}").replace("@PREFIX@", str(tmp))
