@@ -12,6 +12,10 @@ HIGHLIGHT = "#f5a623"       # the current window / selected cell
 ACCENT = "#2ca02c"          # the cell being written
 PADDING = "rgba(128,128,128,0.35)"
 FONT = dict(family="Inter, Segoe UI, Helvetica, Arial, sans-serif", size=14)
+# What every chart is drawn with in the browser: plotly.js's own plain look (a white card, dark ink, in
+# the light and the dark theme alike) plus room for long tick labels. Small on purpose: the browser
+# applies a template to the whole figure, frames included, at every draw.
+TEMPLATE = {"layout": {"xaxis": {"automargin": True}, "yaxis": {"automargin": True}}}
 MAX_ANNOTATED_CELLS = 400   # above this, numbers in cells become unreadable noise
 
 

@@ -12,7 +12,7 @@ def _colours(pg, index=0):
 
 
 def _title(pg, index):
-    """A chart's title as the browser holds it, without the <b> tags Streamlit's theme wraps it in."""
+    """A chart's title as the browser holds it, without <b> tags (a chart theme may add them)."""
     return pg.evaluate("""(i) => ((document.querySelectorAll('.js-plotly-plot')[i].layout.title || {}).text || '')
                               .replace(/<\\/?b>/g, '')""", index)
 
