@@ -104,9 +104,11 @@ def open_page(pg, url, chart_count=0, timeout=60_000):
     """Go to `url` and wait for the script to finish and at least `chart_count` Plotly charts to draw."""
     pg.goto(url, timeout=timeout)
     wait_idle(pg, timeout)
-    if chart_count:
-        pg.wait_for_function(f"document.querySelectorAll('.js-plotly-plot').length >= {chart_count}",
+    if chart_count:  # and each of them drawn: a chart's div is in the page before Plotly has filled it
+        pg.wait_for_function(f"""() => {{ const g = document.querySelectorAll('.js-plotly-plot');
+                                        return g.length >= {chart_count} && Array.from(g).every(d => d._fullData); }}""",
                              timeout=timeout)
+        wait_idle(pg, timeout)  # the first wait may have seen the page before its run began
     pg.wait_for_timeout(300)
 
 

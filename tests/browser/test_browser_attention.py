@@ -2,7 +2,16 @@
 link, clicking a cell masks it, the query stepper runs client-side, and a shared link opens the same view."""
 from harness import open_page, plot_data, wait_idle
 
-HEATMAP, LINES = 0, 1  # the first two charts of the page
+HEATMAP = 0  # the first chart of the page
+# the lines view, found by its trace of query dots (charts mount one by one, so not by position)
+LINES = ("Array.from(document.querySelectorAll('.js-plotly-plot'))"
+         ".find(g => (g._fullData || []).some(t => t.name === 'queries'))")
+
+
+def _query_sizes(pg):
+    """Marker sizes of the lines view's query dots: the highlighted query's is the larger."""
+    pg.wait_for_function(f"() => !!{LINES}", timeout=30_000)
+    return pg.evaluate(f"() => {LINES}._fullData.find(t => t.name === 'queries').marker.size")
 
 
 def _weights(pg):
@@ -54,17 +63,14 @@ def test_clicking_a_cell_masks_it(app, page):
 
 def test_query_stepper_runs_in_the_browser(app, page):
     open_page(page, f"{app}/attention", chart_count=2)
-    marker_sizes = lambda: page.evaluate(  # noqa: E731
-        "() => { const gd = document.querySelectorAll('.js-plotly-plot')[1];"
-        " return gd._fullData.find(t => t.name === 'queries').marker.size; }")
-    assert marker_sizes()[0] == 18
+    assert _query_sizes(page)[0] == 18
     requests = []
     page.on("request", lambda r: requests.append(r.url))
-    page.evaluate("""() => { const gd = document.querySelectorAll('.js-plotly-plot')[1];
+    page.evaluate(f"""() => {{ const gd = {LINES};
                             const last = gd._transitionData._frames.slice(-1)[0].name;
-                            return Plotly.animate(gd, [last], {mode: 'immediate', frame: {duration: 0}}); }""")
+                            return Plotly.animate(gd, [last], {{mode: 'immediate', frame: {{duration: 0}}}}); }}""")
     page.wait_for_timeout(500)
-    sizes = marker_sizes()
+    sizes = _query_sizes(page)
     assert sizes[-1] == 18 and sizes[0] == 10  # the last query "." is highlighted now
     assert requests == []
     assert page.console_errors == []
@@ -84,8 +90,7 @@ def test_a_shared_link_opens_the_same_view(app, page):
 def test_presentation_mode_steps_the_queries_with_the_arrow_keys(app, page):
     open_page(page, f"{app}/attention?present=true", chart_count=2)
     assert not page.get_by_role("textbox", name="Sentence").is_visible()  # controls folded away
-    sizes = lambda: page.evaluate(  # noqa: E731
-        "() => document.querySelectorAll('.js-plotly-plot')[1]._fullData.find(t => t.name === 'queries').marker.size")
+    sizes = lambda: _query_sizes(page)  # noqa: E731
     assert sizes()[:2] == [18, 10]
     page.locator("h1").first.click()
     page.keyboard.press("ArrowRight")
