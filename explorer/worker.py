@@ -22,6 +22,7 @@ from .errors import ExplorerError
 
 _ROOT = Path(__file__).resolve().parents[1]
 _lock = threading.Lock()     # one job at a time; waiting for it blocks without holding the GIL
+_spawn_lock = threading.Lock()   # apart from _lock, so that start() never waits for a running job
 _state = {"process": None, "unread": False}   # unread: a job's replies still to come
 
 
@@ -45,7 +46,9 @@ def run(fn, *args, progress=None, **kwargs):
             return _reply(process, progress)
         except (EOFError, OSError, pickle.UnpicklingError):
             process.kill()
-            _state["process"] = None
+            with _spawn_lock:
+                if _state["process"] is process:
+                    _state["process"] = None
             raise ExplorerError("The training process stopped unexpectedly (out of memory?). "
                                 "Change a setting or reload the page to train again.") from None
 
@@ -65,19 +68,20 @@ def _reply(process, progress, drop=False):
 
 
 def start():
-    """Start the worker now, so the first training does not wait for it to import torch."""
-    with _lock:
-        _process()
+    """Start the worker now, so the first training does not wait for it to import torch. Cheap when
+    it runs already, and never waits for a training in progress: every page's run calls it."""
+    _process()
 
 
 def _process():
-    process = _state["process"]
-    if process is None or process.poll() is not None:
-        env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(_ROOT), os.environ.get("PYTHONPATH", "")]))
-        process = subprocess.Popen([sys.executable, "-m", "explorer.worker"], stdin=subprocess.PIPE,
-                                   stdout=subprocess.PIPE, cwd=_ROOT, env=env)
-        _state["process"], _state["unread"] = process, False
-    return process
+    with _spawn_lock:
+        process = _state["process"]
+        if process is None or process.poll() is not None:
+            env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(_ROOT), os.environ.get("PYTHONPATH", "")]))
+            process = subprocess.Popen([sys.executable, "-m", "explorer.worker"], stdin=subprocess.PIPE,
+                                       stdout=subprocess.PIPE, cwd=_ROOT, env=env)
+            _state["process"], _state["unread"] = process, False
+        return process
 
 
 # -- in the worker process -----------------------------------------------------------------------

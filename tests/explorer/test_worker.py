@@ -1,5 +1,7 @@
 """The training worker process gives back exactly what the same call gives in this process."""
 import os
+import threading
+import time
 
 import pytest
 import torch
@@ -54,3 +56,13 @@ def test_a_worker_that_dies_gives_a_clear_message_and_the_next_job_a_new_worker(
 def test_printing_in_the_worker_does_not_corrupt_its_replies():
     assert worker.run(print, "a stray line") is None
     assert worker.run(max, 2, 7) == 7
+
+
+def test_start_does_not_wait_for_a_running_job():
+    # every page's run calls start(): it must not queue behind someone's training
+    job = threading.Thread(target=worker.run, args=(time.sleep, 3))
+    job.start()
+    time.sleep(0.5)   # the job is in the worker now
+    worker.start()
+    assert job.is_alive()
+    job.join()
