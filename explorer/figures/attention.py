@@ -8,10 +8,10 @@ import math
 
 import numpy as np
 import plotly.graph_objects as go
-from plotly.subplots import make_subplots
 
 from ..attention import temperature
 from ..errors import ExplorerError
+from .spec import Spec
 from .theme import (ACCENT, DIVERGING, HIGHLIGHT, PADDING, SEQUENTIAL, add_player, as_numpy, card, evenly_spaced,
                     finish, grid_axes, heatmap, outline_trace, symmetric_range)
 
@@ -119,7 +119,7 @@ def weights_heatmap(trace, b=0, head=0, query_tokens=None, key_tokens=None, sele
     qlab, klab = _tokens(query_tokens, L, "query"), _tokens(key_tokens, S, "key")
     w = _head_weights(trace, b, head)
     rows, cols = evenly_spaced(L, MAX_SIDE), evenly_spaced(S, MAX_SIDE)
-    fig = make_subplots(rows=1, cols=1)
+    fig = Spec.subplots(rows=1, cols=1)
     fig.add_trace(_weights_trace(w, rows, cols, qlab, klab).update(showscale=True), 1, 1)
     _label_axes(fig, rows, cols, qlab, klab)
     shown = [(rows.index(i), cols.index(j)) for i, j in blocked if i in rows and j in cols]
@@ -134,7 +134,7 @@ def weights_heatmap(trace, b=0, head=0, query_tokens=None, key_tokens=None, sele
     finish(fig, height=min(800, 200 + 24 * len(rows)),
            title=f"Attention weights, {_head_title(trace, head)}: each row sums to 1{thinned}")
     longest = max(len(klab[j]) for j in cols)  # the key labels sit on top, under the title
-    return fig.update_layout(margin=dict(t=70 + 6 * min(longest, 12)), title=dict(y=0.99, yanchor="top"))
+    return fig.update_layout(margin=dict(t=70 + 6 * min(longest, 12)), title=dict(y=0.99, yanchor="top")).figure()
 
 
 def heads_grid(trace, b=0, query_tokens=None, key_tokens=None, max_heads=MAX_HEADS, show_mean=True):
@@ -147,7 +147,7 @@ def heads_grid(trace, b=0, query_tokens=None, key_tokens=None, max_heads=MAX_HEA
     panels = heads + ([None] if trace.num_heads > 1 and show_mean else [])
     ncols = min(5, len(panels))
     nrows = math.ceil(len(panels) / ncols)
-    fig = make_subplots(rows=nrows, cols=ncols, subplot_titles=[_head_title(trace, h) for h in panels],
+    fig = Spec.subplots(rows=nrows, cols=ncols, subplot_titles=[_head_title(trace, h) for h in panels],
                         horizontal_spacing=0.04, vertical_spacing=0.08)
     rows, cols = evenly_spaced(L, MAX_GRID_SIDE), evenly_spaced(S, MAX_GRID_SIDE)
     small = len(rows) * len(cols) <= 25  # numbers only while a small panel still has room for them
@@ -162,7 +162,7 @@ def heads_grid(trace, b=0, query_tokens=None, key_tokens=None, max_heads=MAX_HEA
     thinned = "Every head: an evenly spread subset of queries and keys" if (len(rows), len(cols)) != (L, S) else None
     finish(fig, height=60 + nrows * (40 + min(380, 900 // ncols)), title=thinned)
     longest = max(len(qlab[i]) for i in rows)  # room for the first column's query labels
-    return fig.update_layout(margin=dict(l=10 + 7 * min(longest, 14)))
+    return fig.update_layout(margin=dict(l=10 + 7 * min(longest, 14))).figure()
 
 
 def scores_vs_weights(trace, b=0, head=0, query_tokens=None, key_tokens=None, decimals=2):
@@ -178,7 +178,7 @@ def scores_vs_weights(trace, b=0, head=0, query_tokens=None, key_tokens=None, de
     finite = np.where(blocked, np.nan, scores)
     lo, hi = symmetric_range(finite)
     scale = "" if trace.kind == "additive" else " / √d"
-    fig = make_subplots(rows=1, cols=2, horizontal_spacing=0.08,
+    fig = Spec.subplots(rows=1, cols=2, horizontal_spacing=0.08,
                         subplot_titles=(f"scores = raw{scale} + mask (grey = −∞)", "weights = softmax(scores)"))
     scores_map = heatmap(finite, zmin=lo, zmax=hi, name="score", text=finite.size <= 400)
     if finite.size <= 400:
@@ -195,7 +195,7 @@ def scores_vs_weights(trace, b=0, head=0, query_tokens=None, key_tokens=None, de
     for c in (1, 2):
         _label_axes(fig, rows, cols, qlab, klab, 1, c)
     return finish(fig, height=min(700, 200 + 22 * len(rows)),
-                  title=f"Before and after the softmax, {_head_title(trace, head)}")
+                  title=f"Before and after the softmax, {_head_title(trace, head)}").figure()
 
 
 def renormalized_row(trace, b=0, head=0, i=0, key_tokens=None, query_tokens=None):
@@ -209,7 +209,7 @@ def renormalized_row(trace, b=0, head=0, i=0, key_tokens=None, query_tokens=None
     unmasked, masked = as_numpy(r.unmasked), as_numpy(r.weights)
     blocked = np.isneginf(as_numpy(r.mask))
     x = list(range(S))
-    fig = go.Figure()
+    fig = Spec()
     fig.add_trace(go.Bar(x=x, y=unmasked, name="without the mask", marker_color="#999",
                          hovertemplate="key %{customdata}: %{y:.4f} without the mask<extra></extra>",
                          customdata=klab))
@@ -228,7 +228,7 @@ def renormalized_row(trace, b=0, head=0, i=0, key_tokens=None, query_tokens=None
     fig.update_yaxes(range=[0, 1.12 * max(float(masked.max()), float(unmasked.max()), 1e-9)], title_text="weight")
     finish(fig, height=380, title=f"Query “{qlab[i]}”: its weights without and with the mask<br><sup>{what}</sup>")
     return fig.update_layout(barmode="group", showlegend=True, legend=dict(orientation="h", y=1.0, yanchor="bottom",
-                                                                           x=1, xanchor="right"))
+                                                                           x=1, xanchor="right")).figure()
 
 
 def positional_heatmap(pe, tokens=None):
@@ -277,7 +277,7 @@ def lines_view(trace, b=0, head=0, query_tokens=None, key_tokens=None, selected=
     if not 0 <= selected < L:
         raise ExplorerError(f"The selected query {selected} is out of range; pick 0 to {L - 1}.")
     yq, yk = np.arange(L), np.arange(S)
-    fig = go.Figure()
+    fig = Spec()
     for k in range(N_BINS):
         xs, ys = _segments(w, range(L), range(S), yq, yk, k)
         a = 0.08 + 0.5 * _bin_weight(k)
@@ -304,9 +304,8 @@ def lines_view(trace, b=0, head=0, query_tokens=None, key_tokens=None, selected=
     cut = " (first 64 positions)" if (L, S) != (trace.tgt_len, trace.src_len) else ""
     finish(fig, height=220 + 28 * max(L, S), title=f"Who looks at whom, {_head_title(trace, head)}{cut}")
     fig.update_layout(plot_bgcolor="rgba(0,0,0,0)")
-    fig = add_player(fig, frames, qlab, prefix="query ")
-    fig.layout.sliders[0].update(active=selected, x=0.2, len=0.8)  # clear of ▶ ❚❚ in a half-width column
-    return fig
+    # x, len: clear of ▶ ❚❚ in a half-width column
+    return add_player(fig, frames, qlab, prefix="query ", active=selected, x=0.2, len=0.8)
 
 
 def _row_hover(row, klab):
@@ -346,12 +345,12 @@ def pipeline(trace):
         if k:
             notes.append(dict(x=0.5, y=n - 1 - k + 0.28, ax=0.5, ay=n - k - 0.28, xref="x", yref="y", axref="x",
                               ayref="y", showarrow=True, arrowhead=2, arrowwidth=1.5, arrowcolor="#888", text=""))
-    fig = go.Figure(layout=dict(annotations=notes))
+    fig = Spec(layout=dict(annotations=notes))
     fig.update_xaxes(visible=False, range=[0, 1])
     fig.update_yaxes(visible=False, range=[-0.6, n - 0.4])
     what = "additive attention" if trace.kind == "additive" else \
         f"{trace.num_heads} head(s) of size d = {trace.head_dim}"
-    return finish(fig, height=80 + 58 * n, title=f"The pipeline, {what}<br><sup>[shapes batch-first]</sup>")
+    return finish(fig, height=80 + 58 * n, title=f"The pipeline, {what}<br><sup>[shapes batch-first]</sup>").figure()
 
 
 def _matrix(fig, z, row, col, *, zrange=None, colorscale=DIVERGING, name=""):
@@ -388,7 +387,7 @@ def pipeline_matrices(trace, b=0, head=0, query_tokens=None, key_tokens=None):
     else:
         titles = (f"Q   ({L}×{d})", f"Kᵀ   ({d}×{S})", f"scores = Q Kᵀ / √{d} + M   ({L}×{S})")
     titles += (f"weights = softmax(scores)   ({L}×{S})", f"V   ({S}×{dv})", f"output = weights V   ({L}×{dv})")
-    fig = make_subplots(rows=2, cols=3, horizontal_spacing=0.06, vertical_spacing=0.16, subplot_titles=titles)
+    fig = Spec.subplots(rows=2, cols=3, horizontal_spacing=0.06, vertical_spacing=0.16, subplot_titles=titles)
     _matrix(fig, q, 1, 1, name="Q")
     _matrix(fig, k.T, 1, 2, name="Kᵀ")
     blocked = np.isneginf(scores)
@@ -408,7 +407,8 @@ def pipeline_matrices(trace, b=0, head=0, query_tokens=None, key_tokens=None):
         fig.update_xaxes(**kticks, tickangle=-45, row=r, col=c)
     fig.update_yaxes(**kticks, row=2, col=2)
     side = max(len(rows), len(cols), min(max(d, dv), 32))
-    return finish(fig, height=min(900, 220 + 2 * 22 * side), title=f"One head's matrices, {_head_title(trace, head)}")
+    return finish(fig, height=min(900, 220 + 2 * 22 * side),
+                  title=f"One head's matrices, {_head_title(trace, head)}").figure()
 
 
 def input_vectors(embedded, positions, tokens, title=None):
@@ -424,7 +424,7 @@ def input_vectors(embedded, positions, tokens, title=None):
         panels += [("+ positional encoding (sines and cosines of the position)", pe),
                    ("= x, what the layer receives", emb + pe)]
     lo, hi = symmetric_range(*[z for _, z in panels])
-    fig = make_subplots(rows=len(panels), cols=1, subplot_titles=[t for t, _ in panels], vertical_spacing=0.1,
+    fig = Spec.subplots(rows=len(panels), cols=1, subplot_titles=[t for t, _ in panels], vertical_spacing=0.1,
                         shared_xaxes=True)
     for r, (name, z) in enumerate(panels, start=1):
         fig.add_trace(heatmap(z, zmin=lo, zmax=hi, name=name, text=False, showscale=r == 1, hover="value",
@@ -435,7 +435,7 @@ def input_vectors(embedded, positions, tokens, title=None):
     if title is None:
         title = "The input x" if positions is not None else \
             "The input: token embeddings only (no positional encoding, so word order is invisible to attention)"
-    return finish(fig, height=min(820, 110 + len(panels) * (60 + 13 * L)), title=title)
+    return finish(fig, height=min(820, 110 + len(panels) * (60 + 13 * L)), title=title).figure()
 
 
 # -- temperature -------------------------------------------------------------------------------
@@ -465,7 +465,7 @@ def entropy_vs_scale(trace, b=0, head=0, query_tokens=None, key_tokens=None, mul
     max_rows = as_numpy(temps[0].max_entropy[b, head])                        # (L,)
     uniform = float(max_rows.mean())
     top = float(max_rows.max())
-    fig = make_subplots(rows=1, cols=3, column_widths=[0.42, 0.2, 0.38], horizontal_spacing=0.07,
+    fig = Spec.subplots(rows=1, cols=3, column_widths=[0.42, 0.2, 0.38], horizontal_spacing=0.07,
                         subplot_titles=("weights at this scale", "entropy of each row", "mean row entropy (nats)"))
     fig.add_trace(_weights_trace(as_numpy(temps[0].weights[b, head]), rows, cols, qlab, klab,
                                  text=len(rows) * len(cols) <= 100), 1, 1)
@@ -505,9 +505,7 @@ def entropy_vs_scale(trace, b=0, head=0, query_tokens=None, key_tokens=None, mul
     thinned = " (evenly spread subset of rows and keys)" if (len(rows), len(cols)) != (L, S) else ""
     finish(fig, height=min(720, 280 + 20 * len(rows)),
            title=f"Why scale the scores, {_head_title(trace, head)}{thinned}")
-    fig = add_player(fig, frames, [f"×{m:.3g}" for m in mults], prefix="scale ")
-    fig.layout.sliders[0].active = start
-    return fig
+    return add_player(fig, frames, [f"×{m:.3g}" for m in mults], prefix="scale ", active=start)
 
 
 def preview():

@@ -6,6 +6,8 @@ readable on a projector in both light and dark themes.
 import numpy as np
 import plotly.graph_objects as go
 
+from .spec import Spec
+
 DIVERGING = "RdBu_r"        # signed values: blue < 0 < red, white at zero
 SEQUENTIAL = "Viridis"      # non-negative values such as attention weights
 HIGHLIGHT = "#f5a623"       # the current window / selected cell
@@ -67,11 +69,18 @@ def outline_trace(cells, color=HIGHLIGHT, width=3, name="window", pad=0.5):
 
 def grid_axes(fig, row, col, nrows, ncols, title=None):
     """Matrix-style axes: row 0 at the top, square cells, no grid lines, integer ticks."""
-    x_name = fig.get_subplot(row, col).xaxis.plotly_name.replace("axis", "")
+    x_name = x_axis_id(fig, row, col)
     fig.update_yaxes(autorange="reversed", scaleanchor=x_name, constrain="domain", showgrid=False,
                      zeroline=False, row=row, col=col, dtick=1 if nrows <= 16 else None, title_text=None)
     fig.update_xaxes(showgrid=False, zeroline=False, row=row, col=col, constrain="domain",
                      dtick=1 if ncols <= 16 else None, title_text=title)
+
+
+def x_axis_id(fig, row, col):
+    """The id ("x2") of a subplot's x axis, as scaleanchor takes it."""
+    if isinstance(fig, Spec):
+        return fig.axes(row, col)[0]
+    return fig.get_subplot(row, col).xaxis.plotly_name.replace("axis", "")
 
 
 def plain(fig):
@@ -97,19 +106,21 @@ def card(fig, height=150):
     return finish(fig, height=height).update_layout(margin=dict(l=0, r=0, t=0, b=0))
 
 
-def add_player(fig, frames, labels, *, duration=700, prefix="step "):
-    """Return `fig` with frames, a slider and play/pause buttons; stepping runs in the browser.
+def add_player(fig, frames, labels, *, duration=700, prefix="step ", active=0, **slider):
+    """`fig` (a Spec or a go.Figure) as a go.Figure with frames, a slider and play/pause buttons;
+    stepping runs in the browser.
 
     `frames` are plain dicts {"name", "traces", "data"} with plain-dict traces: plotly's validation
     of hundreds of frame objects would cost more than the whole trace, so they are attached as is.
+    `active` is the step shown first; `slider` overrides the slider's other properties (x, len).
     """
     steps = [dict(method="animate", label=str(lab),
                   args=[[f["name"]], dict(mode="immediate", frame=dict(duration=0, redraw=True),
                                           transition=dict(duration=0))])
              for f, lab in zip(frames, labels)]
     fig.update_layout(
-        sliders=[dict(active=0, steps=steps, x=0.1, len=0.9, y=0, yanchor="top", pad=dict(t=40),
-                      currentvalue=dict(prefix=prefix, font=dict(size=14)))],
+        sliders=[dict(dict(active=active, steps=steps, x=0.1, len=0.9, y=0, yanchor="top", pad=dict(t=40),
+                           currentvalue=dict(prefix=prefix, font=dict(size=14))), **slider)],
         updatemenus=[dict(type="buttons", direction="left", x=0.0, y=0, yanchor="top", xanchor="left",
                           pad=dict(t=58, r=10), showactive=False,
                           buttons=[dict(label="▶", method="animate",
@@ -118,6 +129,8 @@ def add_player(fig, frames, labels, *, duration=700, prefix="step "):
                                    dict(label="❚❚", method="animate",
                                         args=[[None], dict(mode="immediate", frame=dict(duration=0),
                                                            transition=dict(duration=0))])])])
+    if isinstance(fig, Spec):
+        return fig.figure(frames)
     spec = fig.to_plotly_json()
     return go.Figure(dict(data=spec["data"], layout=spec["layout"], frames=frames), _validate=False)
 
