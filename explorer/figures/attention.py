@@ -11,7 +11,7 @@ import plotly.graph_objects as go
 
 from ..attention import temperature
 from ..errors import ExplorerError
-from .spec import Spec
+from .spec import Spec, returns_figure
 from .theme import (ACCENT, DIVERGING, HIGHLIGHT, PADDING, SEQUENTIAL, add_player, as_numpy, card, evenly_spaced,
                     finish, grid_axes, heatmap, outline_trace, symmetric_range)
 
@@ -107,6 +107,7 @@ def _click_targets(w, rows, cols, qlab, klab):
 
 
 # -- heatmaps ----------------------------------------------------------------------------------
+@returns_figure
 def weights_heatmap(trace, b=0, head=0, query_tokens=None, key_tokens=None, selected=None, clickable=False,
                     blocked=()):
     """One head's attention weights (rows = queries, columns = keys); head=None draws the mean over
@@ -134,9 +135,10 @@ def weights_heatmap(trace, b=0, head=0, query_tokens=None, key_tokens=None, sele
     finish(fig, height=min(800, 200 + 24 * len(rows)),
            title=f"Attention weights, {_head_title(trace, head)}: each row sums to 1{thinned}")
     longest = max(len(klab[j]) for j in cols)  # the key labels sit on top, under the title
-    return fig.update_layout(margin=dict(t=70 + 6 * min(longest, 12)), title=dict(y=0.99, yanchor="top")).figure()
+    return fig.update_layout(margin=dict(t=70 + 6 * min(longest, 12)), title=dict(y=0.99, yanchor="top"))
 
 
+@returns_figure
 def heads_grid(trace, b=0, query_tokens=None, key_tokens=None, max_heads=MAX_HEADS, show_mean=True):
     """Every head's weights side by side, then (show_mean) their mean: heads learn to look at different
     things, and the mean is what nn.MultiheadAttention returns with average_attn_weights=True."""
@@ -162,9 +164,10 @@ def heads_grid(trace, b=0, query_tokens=None, key_tokens=None, max_heads=MAX_HEA
     thinned = "Every head: an evenly spread subset of queries and keys" if (len(rows), len(cols)) != (L, S) else None
     finish(fig, height=60 + nrows * (40 + min(380, 900 // ncols)), title=thinned)
     longest = max(len(qlab[i]) for i in rows)  # room for the first column's query labels
-    return fig.update_layout(margin=dict(l=10 + 7 * min(longest, 14))).figure()
+    return fig.update_layout(margin=dict(l=10 + 7 * min(longest, 14)))
 
 
+@returns_figure
 def scores_vs_weights(trace, b=0, head=0, query_tokens=None, key_tokens=None, decimals=2):
     """Scores before the softmax (masked cells are -inf, drawn grey) next to the weights after it
     (masked cells are exactly 0): the softmax turns -inf into a weight of zero. `decimals` of the
@@ -195,9 +198,10 @@ def scores_vs_weights(trace, b=0, head=0, query_tokens=None, key_tokens=None, de
     for c in (1, 2):
         _label_axes(fig, rows, cols, qlab, klab, 1, c)
     return finish(fig, height=min(700, 200 + 22 * len(rows)),
-                  title=f"Before and after the softmax, {_head_title(trace, head)}").figure()
+                  title=f"Before and after the softmax, {_head_title(trace, head)}")
 
 
+@returns_figure
 def renormalized_row(trace, b=0, head=0, i=0, key_tokens=None, query_tokens=None):
     """One query's weights without the mask (grey) and with it (orange): blocked keys drop to exactly 0
     and the softmax shares the whole 1 among the keys left, each scaled by the same factor."""
@@ -228,15 +232,16 @@ def renormalized_row(trace, b=0, head=0, i=0, key_tokens=None, query_tokens=None
     fig.update_yaxes(range=[0, 1.12 * max(float(masked.max()), float(unmasked.max()), 1e-9)], title_text="weight")
     finish(fig, height=380, title=f"Query “{qlab[i]}”: its weights without and with the mask<br><sup>{what}</sup>")
     return fig.update_layout(barmode="group", showlegend=True, legend=dict(orientation="h", y=1.0, yanchor="bottom",
-                                                                           x=1, xanchor="right")).figure()
+                                                                           x=1, xanchor="right"))
 
 
+@returns_figure
 def positional_heatmap(pe, tokens=None):
     """The sinusoidal positional encoding: row p is added to the p-th token's embedding.
     Low dimensions wiggle fast, high ones slowly, so every position gets a distinct pattern."""
     z = as_numpy(pe)
     labels = _tokens(tokens, z.shape[0], "position")
-    fig = go.Figure(go.Heatmap(z=z, zmin=-1, zmax=1, colorscale=DIVERGING, showscale=True,
+    fig = Spec(go.Heatmap(z=z, zmin=-1, zmax=1, colorscale=DIVERGING, showscale=True,
                                hovertemplate="position %{y}, dimension %{x}<br>PE %{z:.4f}<extra></extra>"))
     fig.update_yaxes(autorange="reversed", title_text="position", tickvals=list(range(len(labels))),
                      ticktext=labels if tokens is not None else None)
@@ -266,6 +271,7 @@ def _segments(w, rows, cols, yq, yk, k):
     return xs, ys
 
 
+@returns_figure
 def lines_view(trace, b=0, head=0, query_tokens=None, key_tokens=None, selected=0):
     """BertViz-style lines: queries on the left, keys on the right, one line per (query, key) pair
     whose width and opacity grow with the weight. The selected query's lines are drawn in colour;
@@ -332,6 +338,7 @@ def _highlight(w, i, yq, yk, L, S):
 
 
 # -- pipeline ----------------------------------------------------------------------------------
+@returns_figure
 def pipeline(trace):
     """The layer's steps top to bottom, each with its formula and the shape of its result."""
     stages = trace.stages()
@@ -350,7 +357,7 @@ def pipeline(trace):
     fig.update_yaxes(visible=False, range=[-0.6, n - 0.4])
     what = "additive attention" if trace.kind == "additive" else \
         f"{trace.num_heads} head(s) of size d = {trace.head_dim}"
-    return finish(fig, height=80 + 58 * n, title=f"The pipeline, {what}<br><sup>[shapes batch-first]</sup>").figure()
+    return finish(fig, height=80 + 58 * n, title=f"The pipeline, {what}<br><sup>[shapes batch-first]</sup>")
 
 
 def _matrix(fig, z, row, col, *, zrange=None, colorscale=DIVERGING, name=""):
@@ -367,6 +374,7 @@ def _matrix(fig, z, row, col, *, zrange=None, colorscale=DIVERGING, name=""):
         fig.update_yaxes(scaleanchor=None, row=row, col=col)
 
 
+@returns_figure
 def pipeline_matrices(trace, b=0, head=0, query_tokens=None, key_tokens=None):
     """One head's matrices in the order the formula uses them. Top: Q and Kᵀ make the scores;
     bottom: the softmax makes the weights, and the weights mix V into the head's output.
@@ -408,9 +416,10 @@ def pipeline_matrices(trace, b=0, head=0, query_tokens=None, key_tokens=None):
     fig.update_yaxes(**kticks, row=2, col=2)
     side = max(len(rows), len(cols), min(max(d, dv), 32))
     return finish(fig, height=min(900, 220 + 2 * 22 * side),
-                  title=f"One head's matrices, {_head_title(trace, head)}").figure()
+                  title=f"One head's matrices, {_head_title(trace, head)}")
 
 
+@returns_figure
 def input_vectors(embedded, positions, tokens, title=None):
     """x = token embedding + positional encoding, one row per token, stacked top to bottom: what the
     layer actually receives. With `positions` None, the embeddings alone (the order of the words then
@@ -435,7 +444,7 @@ def input_vectors(embedded, positions, tokens, title=None):
     if title is None:
         title = "The input x" if positions is not None else \
             "The input: token embeddings only (no positional encoding, so word order is invisible to attention)"
-    return finish(fig, height=min(820, 110 + len(panels) * (60 + 13 * L)), title=title).figure()
+    return finish(fig, height=min(820, 110 + len(panels) * (60 + 13 * L)), title=title)
 
 
 # -- temperature -------------------------------------------------------------------------------
@@ -447,6 +456,7 @@ def default_multipliers(trace):
     return sorted(set(np.round(np.r_[grid, extra], 4).tolist()))
 
 
+@returns_figure
 def entropy_vs_scale(trace, b=0, head=0, query_tokens=None, key_tokens=None, multipliers=None, selected=1.0):
     """The weights at a chosen multiple of the 1/sqrt(d) scale (left), each query row's entropy
     (middle; the tick is a uniform row's) and the mean row entropy against the multiple (right).
@@ -508,12 +518,13 @@ def entropy_vs_scale(trace, b=0, head=0, query_tokens=None, key_tokens=None, mul
     return add_player(fig, frames, [f"×{m:.3g}" for m in mults], prefix="scale ", active=start)
 
 
+@returns_figure
 def preview():
     """Home-page card: a causal self-attention head over a short sentence (real layer, fixed weights)."""
     from ..examples.attention import embed_sentences, make_layer
     from ..attention import trace_attention
     x = embed_sentences("attention lets each word look back", 16, seed=0).x
     t = trace_attention(make_layer("multihead", 16, 1, seed=2), x, is_causal=True)
-    fig = go.Figure(heatmap(as_numpy(t.weights[0, 0]), zmin=0, zmax=1, colorscale=SEQUENTIAL, text=False))
+    fig = Spec(heatmap(as_numpy(t.weights[0, 0]), zmin=0, zmax=1, colorscale=SEQUENTIAL, text=False))
     fig.update_yaxes(autorange="reversed", scaleanchor="x")
     return card(fig)

@@ -5,9 +5,9 @@ through evenly spaced rows and columns (the selected ones always kept); titles s
 """
 import numpy as np
 import plotly.graph_objects as go
-from plotly.subplots import make_subplots
 
 from ..errors import ExplorerError
+from .spec import Spec, returns_figure
 from .theme import (ACCENT, HIGHLIGHT, PADDING, add_player, as_numpy, card, evenly_spaced, finish, heatmap,
                     outline_trace, symmetric_range)
 
@@ -20,6 +20,7 @@ STRIP = 16             # a vector drawn as a strip of cells gets numbers up to t
 KEPT_COLORS = [[0, "#d9d9d9"], [1, ACCENT]]   # mask: grey dropped, green kept
 
 
+@returns_figure
 def linear_figure(trace, n=0, j=0, max_side=MAX_SIDE):
     """One output as a dot product: weight row j against input row n, their products, the total.
 
@@ -41,7 +42,7 @@ def linear_figure(trace, n=0, j=0, max_side=MAX_SIDE):
     products = np.array([d.terms[i].product for i in cols])
     note = _shown_note((len(rows), w.shape[0], "outputs"), (len(cols), w.shape[1], "inputs"))
 
-    fig = make_subplots(rows=3, cols=2, column_widths=[0.86, 0.14], row_heights=[0.55, 0.12, 0.33],
+    fig = Spec.subplots(rows=3, cols=2, column_widths=[0.86, 0.14], row_heights=[0.55, 0.12, 0.33],
                         shared_xaxes="columns", vertical_spacing=0.1, horizontal_spacing=0.04,
                         specs=[[{}, {}], [{}, None], [{}, None]],
                         subplot_titles=(f"weights W (row {j} outlined){note}", "output y",
@@ -130,7 +131,7 @@ def _bilinear_figure(trace, n, j, d, max_side, title):
     products = np.array([t.product for t in d.terms]).reshape(a.shape)       # (in1, in2)
     rows, cols = evenly_spaced(a.shape[0], max_side), evenly_spaced(a.shape[1], max_side)
     note = _shown_note((len(rows), a.shape[0], "x1 entries"), (len(cols), a.shape[1], "x2 entries"))
-    fig = make_subplots(rows=2, cols=3, column_widths=[0.08, 0.46, 0.46], row_heights=[0.1, 0.9],
+    fig = Spec.subplots(rows=2, cols=3, column_widths=[0.08, 0.46, 0.46], row_heights=[0.1, 0.9],
                         vertical_spacing=0.1, horizontal_spacing=0.04, specs=[[None, {}, {}], [{}, {}, {}]],
                         subplot_titles=("x2", "x2", "x1", f"A[{j}]{note}", f"products x1_i · A[{j}, i, k] · x2_k"))
     x2lo, x2hi = symmetric_range(x2)
@@ -150,6 +151,7 @@ def _bilinear_figure(trace, n, j, d, max_side, title):
     return finish(fig, height=min(720, 380 + 14 * len(rows)), title=title)
 
 
+@returns_figure
 def embedding_figure(trace, labels=None, max_rows=MAX_SIDE):
     """The table with the looked-up rows outlined and the padding row shaded, beside the output.
 
@@ -173,7 +175,7 @@ def embedding_figure(trace, labels=None, max_rows=MAX_SIDE):
     shaded = ", padding shaded" if pad is not None else ""
     when = f" (table shown after the lookup: max_norm rescaled {int(trace.renormalized.sum())} row(s) in place)" \
         if trace.max_norm is not None else ""
-    fig = make_subplots(rows=1, cols=2, column_widths=[0.5, 0.5], horizontal_spacing=0.12,
+    fig = Spec.subplots(rows=1, cols=2, column_widths=[0.5, 0.5], horizontal_spacing=0.12,
                         subplot_titles=(f"table ({len(looked)} row(s) looked up{shaded}){note}",
                                         "output: one row per token"))
     lo, hi = symmetric_range(table, out)
@@ -195,13 +197,14 @@ def embedding_figure(trace, labels=None, max_rows=MAX_SIDE):
                   title="Embedding: each token reads its row of the table" + when)
 
 
+@returns_figure
 def renorm_figure(trace, labels=None):
     """max_norm: each looked-up row's norm before and after the forward, and the limit."""
     if trace.max_norm is None:
         raise ExplorerError("This embedding has no max_norm, so no row is rescaled; set max_norm to see it.")
     ids = [int(v) for v in trace.looked_up]
     names = [_label(v, labels) for v in ids]
-    fig = go.Figure([
+    fig = Spec([
         go.Bar(x=names, y=as_numpy(trace.norms_before), name="norm before", marker_color="#9e9e9e"),
         go.Bar(x=names, y=as_numpy(trace.norms_after), name="norm after", marker_color=HIGHLIGHT,
                customdata=as_numpy(trace.scale), hovertemplate="norm %{y:.6g}<br>scaled by %{customdata:.6g}"
@@ -216,6 +219,7 @@ def renorm_figure(trace, labels=None):
     return fig
 
 
+@returns_figure
 def dropout_figure(trace, max_side=MAX_SIDE):
     """The input, the mask, the train-mode output x·mask/(1−p), and eval mode's identity.
 
@@ -245,7 +249,7 @@ def dropout_figure(trace, max_side=MAX_SIDE):
     ncols = 2 if len(panels) == 4 and len(rows) > 4 else 1
     nrows = len(panels) // ncols
     height = min(1400, 90 + nrows * (60 + (28 if ncols == 1 else 22) * len(rows)))
-    fig = make_subplots(rows=nrows, cols=ncols, subplot_titles=[t for t, _ in panels],
+    fig = Spec.subplots(rows=nrows, cols=ncols, subplot_titles=[t for t, _ in panels],
                         vertical_spacing=min(0.12, 70 / height), horizontal_spacing=0.08)
     where = [(k // ncols + 1, k % ncols + 1) for k in range(len(panels))]
     for (r, c), (_, h) in zip(where, panels):
@@ -259,6 +263,7 @@ def dropout_figure(trace, max_side=MAX_SIDE):
     return finish(fig, height=height, title="Dropout" + _shown_note((len(rows) * len(cols), x2d.size, "values")))
 
 
+@returns_figure
 def dropout_mean_figure(mean, max_lines=MAX_LINES):
     """The running mean of many dropout outputs closing in on x, and its largest gap vs 1/√k."""
     flat = as_numpy(mean.running_mean).reshape(mean.samples, -1)             # (K, numel)
@@ -266,7 +271,7 @@ def dropout_mean_figure(mean, max_lines=MAX_LINES):
     # log-spaced: the mean moves most over the first few samples
     steps = sorted(set(np.geomspace(1, mean.samples, MAX_STEPS).round().astype(int) - 1))
     k = np.array(steps) + 1
-    fig = make_subplots(rows=2, cols=1, vertical_spacing=0.14, shared_xaxes=True,
+    fig = Spec.subplots(rows=2, cols=1, vertical_spacing=0.14, shared_xaxes=True,
                         subplot_titles=(f"running mean of x · mask / (1 − p), p = {mean.p:g} (dashed: x)",
                                         "largest gap |mean − x| and one standard error"))
     palette = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#17becf"]
@@ -292,6 +297,7 @@ def dropout_mean_figure(mean, max_lines=MAX_LINES):
     return fig
 
 
+@returns_figure
 def activation_figure(trace, max_markers=MAX_MARKERS):
     """f and f' over a range, the inputs placed on both, saturated stretches (|f'| < slope) shaded.
 
@@ -310,7 +316,7 @@ def activation_figure(trace, max_markers=MAX_MARKERS):
         flat = np.abs(pdy) < c.slope
         e = list(c.swept)
         what, xlabel, ylabel, slopelabel = f"s{e}", f"x{e} (the other entries held)", f"s{e}", f"∂s{e}/∂x{e}"
-    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.1, row_heights=[0.6, 0.4],
+    fig = Spec.subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.1, row_heights=[0.6, 0.4],
                         subplot_titles=(f"{trace.name}: {trace.formula}", f"slope: {trace.derivative_formula}"))
     fig.add_trace(go.Scatter(x=gx, y=gy, mode="lines", name=what, line=dict(color="#1f77b4", width=3)), 1, 1)
     fig.add_trace(go.Scatter(x=gx, y=gdy, mode="lines", name="slope", line=dict(color="#9467bd", width=2)), 2, 1)
@@ -330,6 +336,7 @@ def activation_figure(trace, max_markers=MAX_MARKERS):
     return finish(fig, height=560, title=f"Shaded: saturated, |f'(x)| < {c.slope:g}, almost no gradient flows back")
 
 
+@returns_figure
 def gradient_figure(trace, labels=None, max_rows=MAX_SIDE):
     """Which rows of the table a backward pass moves: d(sum of output)/d(weight) per row.
 
@@ -342,7 +349,7 @@ def gradient_figure(trace, labels=None, max_rows=MAX_SIDE):
     rows = sorted(set(looked + ([pad] if pad is not None else [])))[:max_rows]
     counts = {int(v): int((trace.indices == v).sum()) for v in rows}
     names = [_label(v, labels) for v in rows]
-    fig = go.Figure([
+    fig = Spec([
         go.Bar(x=names, y=[counts[v] for v in rows], name="times looked up", marker_color="#9e9e9e"),
         go.Bar(x=names, y=grad[rows, 0], name="gradient", marker_color=ACCENT, texttemplate="%{y}",
                textposition="outside", cliponaxis=False,
@@ -357,6 +364,7 @@ def gradient_figure(trace, labels=None, max_rows=MAX_SIDE):
     return fig
 
 
+@returns_figure
 def dropout_samples_figure(mean, max_frames=MAX_FRAMES, max_values=MAX_SIDE):
     """A player over the samples: sample k's output x · mask_k / (1 − p) on top, and below the
     running mean of the first k outputs as bars next to x (dashes); the bars close in on the dashes."""
@@ -369,7 +377,7 @@ def dropout_samples_figure(mean, max_frames=MAX_FRAMES, max_values=MAX_SIDE):
     lo, hi = symmetric_range(xs / (1 - mean.p))
     cells = list(range(len(shown)))
     note = _shown_note((len(shown), len(x), "values"))
-    fig = make_subplots(rows=2, cols=1, row_heights=[0.3, 0.7], vertical_spacing=0.16,
+    fig = Spec.subplots(rows=2, cols=1, row_heights=[0.3, 0.7], vertical_spacing=0.16,
                         subplot_titles=(f"one sample: x · mask / (1 − p), p = {mean.p:g} (0 = dropped){note}",
                                         "running mean of the samples so far (bars) vs x (dashes)"))
     fig.add_trace(heatmap(sample(0)[None, :], zmin=lo, zmax=hi, name="sample", text=len(shown) <= STRIP), 1, 1)
@@ -394,6 +402,7 @@ def dropout_samples_figure(mean, max_frames=MAX_FRAMES, max_values=MAX_SIDE):
     return add_player(fig, frames, [str(k + 1) for k in steps], duration=250, prefix="samples: ")
 
 
+@returns_figure
 def temperature_figure(sweep, temperature=None, max_lines=MAX_LINES):
     """softmax(x / T) for every entry as T varies (log scale); the chosen T marked.
 
@@ -402,7 +411,7 @@ def temperature_figure(sweep, temperature=None, max_lines=MAX_LINES):
     t = as_numpy(sweep.temperatures)
     probs = as_numpy(sweep.probs)                                            # (P, n)
     palette = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#17becf"]
-    fig = go.Figure()
+    fig = Spec()
     x = as_numpy(sweep.x)
     for c, i in enumerate(evenly_spaced(len(x), max_lines)):
         fig.add_trace(go.Scatter(x=t, y=probs[:, i], mode="lines", name=f"s[{i}] (x = {x[i]:.3g})",
@@ -419,6 +428,7 @@ def temperature_figure(sweep, temperature=None, max_lines=MAX_LINES):
     return fig
 
 
+@returns_figure
 def preview():
     """Four real activations over [−4, 4], ReLU's flat (saturated) half shaded: a home-page card."""
     import torch
@@ -426,7 +436,7 @@ def preview():
 
     from ..activations import trace_activation
     x = torch.linspace(-4, 4, 9)
-    fig = go.Figure()
+    fig = Spec()
     for module, color in ((nn.ReLU(), "#1f77b4"), (nn.GELU(), "#ff7f0e"), (nn.Sigmoid(), "#2ca02c"),
                           (nn.Tanh(), "#9467bd")):
         c = trace_activation(module, x, span=(-4, 4), points=81).curve

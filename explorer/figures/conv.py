@@ -1,8 +1,8 @@
 """Figures for the Convolution page: the sliding window, the channel stack, the group wiring."""
 import numpy as np
 import plotly.graph_objects as go
-from plotly.subplots import make_subplots
 
+from .spec import Spec, returns_figure
 from .theme import (ACCENT, HIGHLIGHT, PADDING, add_player, as_numpy, card, compact, downsample, evenly_spaced, finish,
                     grid_axes, heatmap, outline_dict, outline_trace, symmetric_range)
 
@@ -53,6 +53,7 @@ def zoom_block(trace, start=(0, 0)):
     return (r0, min(h.out, r0 + side)), (c0, min(w.out, c0 + side))
 
 
+@returns_figure
 def stepper(trace, n=0, c_out=0, c_in=None, max_frames=MAX_FRAMES, block=None):
     """Input, kernel and output side by side; frames move the window (or the scattered kernel).
 
@@ -89,7 +90,7 @@ def _window_stepper(trace, n, c_out, c_in, max_frames, block):
     klo, khi = symmetric_range(kernel)
     one_d = trace.dims == 1
 
-    fig = make_subplots(rows=1, cols=3, column_widths=[0.45, 0.2, 0.35] if not one_d else [0.5, 0.15, 0.35],
+    fig = Spec.subplots(rows=1, cols=3, column_widths=[0.45, 0.2, 0.35] if not one_d else [0.5, 0.15, 0.35],
                         subplot_titles=(f"input channel {c_in} (padding shaded)", f"kernel w[{c_out}, {c_in % trace.in_per_group}]"
                                         if not trace.transposed else "kernel", f"output channel {c_out}"),
                         horizontal_spacing=0.06)
@@ -143,7 +144,7 @@ def _scatter_stepper(trace, n, c_out, c_in, max_frames, block):
     lo, hi = symmetric_range(x, out, partials)
     klo, khi = symmetric_range(kernel)
     one_d = trace.dims == 1
-    fig = make_subplots(rows=1, cols=3, column_widths=[0.25, 0.2, 0.55],
+    fig = Spec.subplots(rows=1, cols=3, column_widths=[0.25, 0.2, 0.55],
                         subplot_titles=(f"input channel {c_in}", "kernel",
                                         f"output channel {c_out}: running sum (bias added at the end)"),
                         horizontal_spacing=0.06)
@@ -173,12 +174,13 @@ def _scatter_stepper(trace, n, c_out, c_in, max_frames, block):
     return add_player(fig, frames, labels, prefix="scattering ")
 
 
+@returns_figure
 def overview(trace, n=0, c_out=0, c_in=0, block=None):
     """The whole input channel and output channel, every k-th cell when large, with the block the
     stepper shows outlined on the output."""
     x = as_numpy(trace._batched_x()[n, c_in])                              # (H, W)
     out = _batched_out(trace, n, c_out)
-    fig = make_subplots(rows=1, cols=2, horizontal_spacing=0.08, subplot_titles=(
+    fig = Spec.subplots(rows=1, cols=2, horizontal_spacing=0.08, subplot_titles=(
         f"input channel {c_in} ({'×'.join(map(str, trace.in_spatial))})",
         f"output channel {c_out} ({'×'.join(map(str, trace.out_spatial))})"))
     for col, (z, name) in enumerate(((x, "input"), (out, "output")), 1):
@@ -214,6 +216,7 @@ def _apply_first(fig, frame, ids):
         fig.data[idx].update({k: v for k, v in data.items() if k in ("z", "x", "y")})
 
 
+@returns_figure
 def channel_stack(trace, n=0, c_out=0, max_channels=MAX_STACK_CHANNELS):
     """Each input channel of c_out's group, its kernel slice, and what it adds; then their sum.
 
@@ -232,7 +235,7 @@ def channel_stack(trace, n=0, c_out=0, max_channels=MAX_STACK_CHANNELS):
     for c in shown:
         titles += [f"input channel {c}", f"kernel slice for channel {c}", f"channel {c} contributes"]
     titles += ["", "", f"sum of {len(chans)} contributions + bias {bias:.3g} = output channel {c_out}"]
-    fig = make_subplots(rows=rows, cols=3, subplot_titles=titles, vertical_spacing=0.06 if rows < 6 else 0.03,
+    fig = Spec.subplots(rows=rows, cols=3, subplot_titles=titles, vertical_spacing=0.06 if rows < 6 else 0.03,
                         horizontal_spacing=0.06)
     lo, hi = symmetric_range(x[shown], contrib, out)
     def thumb(z, name):
@@ -259,6 +262,7 @@ def channel_stack(trace, n=0, c_out=0, max_channels=MAX_STACK_CHANNELS):
     return finish(fig, height=per_row * rows + 60)
 
 
+@returns_figure
 def group_wiring(trace):
     """Which input channels feed which output channels: block-diagonal when groups > 1."""
     C, O = trace.in_channels, trace.out_channels
@@ -267,7 +271,7 @@ def group_wiring(trace):
         g, chans = trace.group_of(o)
         z[o, chans] = g
     text = [[f"g{int(v)}" if v == v else "" for v in row] for row in z]
-    fig = go.Figure(go.Heatmap(z=z, text=text, texttemplate="%{text}", colorscale="Turbo", showscale=False,
+    fig = Spec(go.Heatmap(z=z, text=text, texttemplate="%{text}", colorscale="Turbo", showscale=False,
                                xgap=2, ygap=2, zmin=0, zmax=max(trace.groups - 1, 1),
                                hovertemplate="output %{y} reads input %{x}<extra></extra>"))
     fig.update_yaxes(autorange="reversed", title_text="output channel", dtick=1)
@@ -277,6 +281,7 @@ def group_wiring(trace):
                   title=f"Channel wiring: {kind}, each output reads {trace.in_per_group} input channel(s)")
 
 
+@returns_figure
 def kernels(trace, max_rows=8, max_cols=8):
     """The whole weight tensor as a grid of 2D kernel slices (rows = output channels)."""
     w = as_numpy(trace.module.weight)
@@ -287,7 +292,7 @@ def kernels(trace, max_rows=8, max_cols=8):
         w = w[:, :, None, :]
     O, Cg = w.shape[:2]
     ro, co = min(O, max_rows), min(Cg, max_cols)
-    fig = make_subplots(rows=ro, cols=co, horizontal_spacing=0.02, vertical_spacing=0.04,
+    fig = Spec.subplots(rows=ro, cols=co, horizontal_spacing=0.02, vertical_spacing=0.04,
                         subplot_titles=[f"out {o} ← in {trace.group_of(o)[1][c]}" for o in range(ro) for c in range(co)])
     lo, hi = symmetric_range(w)
     for o in range(ro):
@@ -299,6 +304,7 @@ def kernels(trace, max_rows=8, max_cols=8):
     return finish(fig, height=90 + ro * (70 if trace.dims == 1 else 120))
 
 
+@returns_figure
 def preview():
     """Home-page card: a Sobel kernel finding the vertical strokes of a digit 7 (a real Conv2d)."""
     import torch
@@ -310,6 +316,6 @@ def preview():
     with torch.no_grad():
         conv.weight.copy_(kernel_preset("edge (Sobel x)", 3, 2).float().view(1, 1, 3, 3))
     t = trace_conv(conv, input_preset("digit 7", 1).float().unsqueeze(0))
-    fig = go.Figure(heatmap(as_numpy(t.output[0, 0]), text=False))
+    fig = Spec(heatmap(as_numpy(t.output[0, 0]), text=False))
     fig.update_yaxes(autorange="reversed", scaleanchor="x")
     return card(fig)

@@ -9,10 +9,11 @@ import math
 import numpy as np
 import plotly.graph_objects as go
 from _plotly_utils.utils import to_typed_array_spec
-from plotly.subplots import make_subplots
 
 from .. import digits
-from .theme import ACCENT, DIVERGING, FONT, HIGHLIGHT, SEQUENTIAL, as_numpy, card, cell_outlines, finish, heatmap
+from .spec import Spec, returns_figure
+from .theme import (ACCENT, DIVERGING, FONT, HIGHLIGHT, SEQUENTIAL, as_numpy, card, cell_outlines, finish, heatmap,
+                    x_axis_id)
 
 DRAWN = {"conv1": "relu1", "pool1": "pool1", "conv2": "relu2", "pool2": "pool2"}  # what each column shows
 TITLES = {"input": "input", "conv1": "conv1<br>+ ReLU", "pool1": "max<br>pool 1", "conv2": "conv2<br>+ ReLU",
@@ -151,7 +152,7 @@ def _shape_text(a):
 
 def _square(fig, row, col):
     """Matrix axes without ticks: row 0 on top, square cells."""
-    x_name = fig.get_subplot(row, col).xaxis.plotly_name.replace("axis", "")
+    x_name = x_axis_id(fig, row, col)
     fig.update_xaxes(visible=False, constrain="domain", row=row, col=col)
     fig.update_yaxes(visible=False, autorange="reversed", scaleanchor=x_name, constrain="domain", row=row, col=col)
 
@@ -169,13 +170,14 @@ def _cells(stage, channel, fmap, at):
                               + ("" if stage == "input" else "<br>click for its math") + "<extra></extra>", **at)
 
 
+@returns_figure
 def filters(trained, layer="conv1", in_channel=0):
     """A layer's kernels before and after training, side by side (one input channel), numbers shown."""
     before = as_numpy(trained.initial[f"{layer}.weight"])[:, in_channel]      # (C_out, k, k)
     after = as_numpy(getattr(trained.model, layer).weight)[:, in_channel]
     n = before.shape[0]
     m = float(max(np.abs(before).max(), np.abs(after).max())) or 1.0
-    fig = make_subplots(rows=2, cols=n, horizontal_spacing=0.015, vertical_spacing=0.08,
+    fig = Spec.subplots(rows=2, cols=n, horizontal_spacing=0.015, vertical_spacing=0.08,
                         subplot_titles=[f"filter {i}" for i in range(n)] + [""] * n)
     for i in range(n):
         for r, w in ((1, before[i]), (2, after[i])):
@@ -184,26 +186,28 @@ def filters(trained, layer="conv1", in_channel=0):
                           .update(texttemplate="%{z:.2f}", textfont=dict(size=11)), r, i + 1)
             _square(fig, r, i + 1)
     for r, label in ((1, "before<br>training"), (2, f"after {trained.epochs_done}<br>epochs")):
-        y0, y1 = fig.get_subplot(r, 1).yaxis.domain
+        y0, y1 = fig.axis_layout(fig.axes(r, 1)[1])["domain"]
         fig.add_annotation(x=0, y=(y0 + y1) / 2, xref="paper", yref="paper", xanchor="right", xshift=-8,
                            text=f"<b>{label}</b>", showarrow=False, align="right", font=dict(size=13))
     return finish(fig, height=340).update_layout(margin=dict(l=90, r=10, t=40, b=10))
 
 
+@returns_figure
 def losses(trained):
     """Mean training loss per epoch."""
-    fig = go.Figure(go.Scatter(x=list(range(1, trained.epochs_done + 1)), y=list(trained.losses),
+    fig = Spec(go.Scatter(x=list(range(1, trained.epochs_done + 1)), y=list(trained.losses),
                                mode="lines+markers", name="loss"))
     fig.update_xaxes(title_text="epoch", dtick=2)
     fig.update_yaxes(title_text="mean cross-entropy", rangemode="tozero")
     return finish(fig, height=300, title=f"Training loss; held-out accuracy {trained.test_accuracy:.1%}")
 
 
+@returns_figure
 def confusion(counts):
     """Test images by true digit (rows) and the network's answer (columns); the diagonal is right."""
     z = as_numpy(counts)
     text = [[f"{v:.0f}" if v or i == j else "" for j, v in enumerate(row)] for i, row in enumerate(z)]
-    fig = go.Figure(go.Heatmap(z=z, x=[str(k) for k in range(10)], y=[str(k) for k in range(10)], text=text,
+    fig = Spec(go.Heatmap(z=z, x=[str(k) for k in range(10)], y=[str(k) for k in range(10)], text=text,
                                colorscale="Blues", showscale=False, texttemplate="%{text}", xgap=1, ygap=1,
                                hovertemplate="true %{y}, answered %{x}: %{z:.0f} images<extra></extra>"))
     fig.update_yaxes(autorange="reversed", title_text="true digit", type="category")
@@ -212,13 +216,14 @@ def confusion(counts):
     return finish(fig, height=300, title=f"Where it goes wrong: {wrong} of {int(z.sum())} test images")
 
 
+@returns_figure
 def preview():
     """Home-page card: a held-out digit and what three of the trained conv1 channels see in it."""
     trained = digits.train(digits.TrainConfig())
     image = digits.load_data(8).test_x[2]
     acts = dict((name, out) for name, _, out in digits.activations(trained.model, image))
     panels = [as_numpy(image[0])] + [as_numpy(acts["relu1"][0, c]) for c in range(3)]
-    fig = make_subplots(rows=1, cols=4, horizontal_spacing=0.03)
+    fig = Spec.subplots(rows=1, cols=4, horizontal_spacing=0.03)
     for k, z in enumerate(panels):
         fig.add_trace(heatmap(z, colorscale=INPUT_COLOURS if k == 0 else SEQUENTIAL, text=False,
                               zmin=0, zmax=float(z.max()) or 1.0), 1, k + 1)

@@ -7,8 +7,8 @@ The single-head heatmap and the lines view are the Attention page's own figures
 import numpy as np
 import plotly.graph_objects as go
 from _plotly_utils.utils import to_typed_array_spec
-from plotly.subplots import make_subplots
 
+from .spec import Spec, returns_figure
 from .theme import DIVERGING, FONT, HIGHLIGHT, SEQUENTIAL, add_player, as_numpy, card, evenly_spaced, finish, \
     symmetric_range
 
@@ -69,6 +69,7 @@ def model_view(attentions, selected=None):
     return fig
 
 
+@returns_figure
 def query_view(trace, tokens, head=0, selected=0):
     """One head, one query token at a time: its query vector q (top), every key vector k_j (rows),
     the scaled scores q·k_j/√d and the softmax weights beside each key. A slider steps through the
@@ -81,7 +82,7 @@ def query_view(trace, tokens, head=0, selected=0):
     labels = [f"{j}: {t}" for j, t in enumerate(tokens)]
     lo, hi = symmetric_range(q, k)
     slo, shi = float(np.nanmin(scores)), float(np.nanmax(scores))
-    fig = make_subplots(rows=2, cols=3, column_widths=[0.56, 0.22, 0.22], row_heights=[1.4, L],
+    fig = Spec.subplots(rows=2, cols=3, column_widths=[0.56, 0.22, 0.22], row_heights=[1.4, L],
                         specs=[[{}, None, None], [{}, {}, {}]], horizontal_spacing=0.02,
                         vertical_spacing=min(0.12, 44 / (150 + 24 * L)),
                         subplot_titles=(f"query q of the selected word piece (head {head}: {d} dimensions)",
@@ -101,7 +102,7 @@ def query_view(trace, tokens, head=0, selected=0):
         fig.update_yaxes(autorange="reversed", type="category", showticklabels=False, row=2, col=c)
     fig.update_xaxes(range=[min(0.0, slo) * 1.15 - 0.5, max(0.0, shi) * 1.3 + 0.5], row=2, col=2)
     fig.update_xaxes(range=[0, 1.25], row=2, col=3)
-    keys_axis = fig.get_subplot(2, 1).yaxis.plotly_name.replace("axis", "")
+    keys_axis = fig.axes(2, 1)[1]
     for c in (2, 3):
         fig.update_yaxes(matches=keys_axis, row=2, col=c)
     finish(fig, height=150 + 24 * L)
@@ -110,8 +111,7 @@ def query_view(trace, tokens, head=0, selected=0):
         dict(type="bar", x=np.round(scores[i], 5).tolist(), text=[f"{v:.2f}" for v in scores[i]]),
         dict(type="bar", x=np.round(weights[i], 5).tolist(), text=[f"{v:.2f}" for v in weights[i]])])
         for i in range(L)]
-    fig = add_player(fig, frames, [t for t in tokens], prefix="query ")
-    fig.layout.sliders[0].active = selected
+    fig = add_player(fig, frames, [t for t in tokens], prefix="query ", active=selected)
     return fig
 
 
@@ -120,12 +120,13 @@ def _bars(x, labels, colour, name, hover):
                   textposition="outside", cliponaxis=False, hovertemplate=hover + "<extra></extra>")
 
 
+@returns_figure
 def preview():
     """Home-page card: six heads of layer 1 on a short sentence, from the packaged model."""
     from .. import minilm
     tokenizer, model = minilm.load()
     enc = minilm.encode(tokenizer, model, "The cat sat on the mat.")
-    fig = make_subplots(rows=1, cols=6, horizontal_spacing=0.02)
+    fig = Spec.subplots(rows=1, cols=6, horizontal_spacing=0.02)
     for h in range(6):
         fig.add_trace(go.Heatmap(z=as_numpy(enc.attentions[1][0, h]), zmin=0, zmax=1, colorscale=SEQUENTIAL,
                                  showscale=False, hoverinfo="skip"), 1, h + 1)

@@ -9,10 +9,10 @@ import numpy as np
 import plotly.graph_objects as go
 import torch
 from plotly.colors import qualitative
-from plotly.subplots import make_subplots
 
+from .spec import Spec, returns_figure
 from .theme import (DIVERGING, HIGHLIGHT, MAX_ANNOTATED_CELLS, add_player, as_numpy, card, evenly_spaced, finish,
-                    outline_trace, symmetric_range)
+                    outline_trace, symmetric_range, x_axis_id)
 
 PALETTE = qualitative.Plotly            # one colour per statistic, cycled when there are more
 NORM_COLORS = {"BatchNorm": "#1f77b4", "LayerNorm": "#d62728", "GroupNorm": "#2ca02c",
@@ -108,9 +108,10 @@ def _block_axes(fig, xticks, yticks, row=1, col=1, side="top"):
     fig.update_xaxes(tickvals=xticks[0], ticktext=xticks[1], showgrid=False, zeroline=False, side=side,
                      row=row, col=col)
     fig.update_yaxes(tickvals=yticks[0], ticktext=yticks[1], showgrid=False, zeroline=False, autorange="reversed",
-                     scaleanchor=fig.get_subplot(row, col).xaxis.plotly_name.replace("axis", ""), row=row, col=col)
+                     scaleanchor=x_axis_id(fig, row, col), row=row, col=col)
 
 
+@returns_figure
 def grouping(trace, *, max_samples=4, max_channels=8, max_cells=64, show_values=None, selected=None, cell_px=30):
     """x as N × C blocks of positions; cells of one colour share one mean and variance.
 
@@ -120,7 +121,7 @@ def grouping(trace, *, max_samples=4, max_channels=8, max_cells=64, show_values=
     `cell_px` sets the height per grid row (cells are square), e.g. larger for a projector.
     """
     heat, xticks, yticks = _grouping_heatmap(trace, max_samples, max_channels, max_cells, show_values)
-    fig = make_subplots(rows=1, cols=1)
+    fig = Spec.subplots(rows=1, cols=1)
     targets = _click_targets(trace, heat, max_samples, max_channels, max_cells)   # takes over the hover
     fig.add_trace(heat, 1, 1)
     fig.add_trace(targets, 1, 1)
@@ -183,10 +184,11 @@ def _ncl_index(trace, index):
     return lead[0], lead[1], pos
 
 
+@returns_figure
 def grouping_comparison(traces, *, max_samples=4, max_channels=6, max_cells=16):
     """The groupings of several traces (e.g. all five layers on one input) side by side."""
     titles = [f"{type(t.module).__name__}: {t.mean.numel()} statistics" for t in traces]
-    fig = make_subplots(rows=1, cols=len(traces), subplot_titles=titles, horizontal_spacing=0.025)
+    fig = Spec.subplots(rows=1, cols=len(traces), subplot_titles=titles, horizontal_spacing=0.025)
     rows = cols = 1
     for k, t in enumerate(traces, 1):
         heat, xticks, yticks = _grouping_heatmap(t, max_samples, max_channels, max_cells, False, full_hover=False)
@@ -231,11 +233,12 @@ def _histogram_bars(t, bins, color, name):
                   hovertemplate="%{x:.3g}: %{y} values<extra></extra>")
 
 
+@returns_figure
 def histograms(trace, bins=40):
     """Value histograms of the input, the normalized values and the output (counts only are sent)."""
     stages = (("input x", trace.x, "#7f7f7f"), ("normalized (x − mean) / √(var + ε)", trace.normalized, "#1f77b4"),
               ("output γ·x̂ + β", trace.output, HIGHLIGHT))
-    fig = make_subplots(rows=1, cols=3, subplot_titles=[s[0] for s in stages], horizontal_spacing=0.06)
+    fig = Spec.subplots(rows=1, cols=3, subplot_titles=[s[0] for s in stages], horizontal_spacing=0.06)
     for k, (name, t, color) in enumerate(stages, 1):
         fig.add_trace(_histogram_bars(t, bins, color, name), 1, k)
         mean, std = float(t.mean()), float(t.std(correction=0))
@@ -255,6 +258,7 @@ def _gamma_beta(trace):
     return gamma, beta
 
 
+@returns_figure
 def affine_stage(trace, max_features=12, max_points=MAX_POINTS):
     """γ and β per feature, and x̂ → γ·x̂ + β as one straight line per feature (cells as dots)."""
     gamma, beta = _gamma_beta(trace)
@@ -265,7 +269,7 @@ def affine_stage(trace, max_features=12, max_points=MAX_POINTS):
     feat = trace.feature_ids()[where].numpy()
     z, y = as_numpy(trace.normalized[where]), as_numpy(trace.output[where])
     some = f" ({len(shown)} of {gamma.size}, evenly spaced)" if len(shown) < gamma.size else ""
-    fig = make_subplots(rows=1, cols=2, column_widths=[0.4, 0.6], horizontal_spacing=0.1,
+    fig = Spec.subplots(rows=1, cols=2, column_widths=[0.4, 0.6], horizontal_spacing=0.1,
                         subplot_titles=(f"γ (scale) and β (shift) per feature{some}", "normalized x̂ → output"))
     fig.add_trace(go.Bar(x=[str(f) for f in shown], y=gamma[shown], name="γ (scale)", marker_color="#1f77b4",
                          showlegend=True), 1, 1)
@@ -290,10 +294,11 @@ def affine_stage(trace, max_features=12, max_points=MAX_POINTS):
     return fig.update_layout(showlegend=True, legend=dict(orientation="h", x=0, y=-0.22, xanchor="left"))
 
 
+@returns_figure
 def running_stats(run, channel=0):
     """Running mean and variance of one channel after each batch, next to each batch's own values."""
     steps = list(range(run.running_mean.shape[0]))
-    fig = make_subplots(rows=1, cols=2, horizontal_spacing=0.1,
+    fig = Spec.subplots(rows=1, cols=2, horizontal_spacing=0.1,
                         subplot_titles=(f"running_mean[{channel}]", f"running_var[{channel}]"))
     series = ((run.running_mean, run.batch_mean, run.population_mean, "batch mean"),
               (run.running_var, run.batch_var, run.population_var, "batch variance (unbiased)"))
@@ -316,12 +321,13 @@ def running_stats(run, channel=0):
     return fig
 
 
+@returns_figure
 def train_vs_eval(run, channel=0, max_points=MAX_POINTS):
     """One input, one channel: train mode (its own batch statistics) vs eval mode (running statistics)."""
     tt, te = run.train_trace, run.eval_trace
     x = as_numpy(tt.ncl(tt.x)[:, channel]).reshape(-1)
     keep = np.asarray(evenly_spaced(x.size, max_points))
-    fig = go.Figure()
+    fig = Spec()
     for t, name, color in ((tt, "train mode: batch statistics", "#1f77b4"),
                            (te, "eval mode: running statistics", HIGHLIGHT)):
         y = as_numpy(t.ncl(t.output)[:, channel]).reshape(-1)
@@ -334,9 +340,10 @@ def train_vs_eval(run, channel=0, max_points=MAX_POINTS):
     return fig
 
 
+@returns_figure
 def batch_size_noise(effect):
     """How the statistic for one sample and its output wobble with the batch size, per layer."""
-    fig = make_subplots(rows=1, cols=2, horizontal_spacing=0.1,
+    fig = Spec.subplots(rows=1, cols=2, horizontal_spacing=0.1,
                         subplot_titles=("spread of the mean used for sample 0", "spread of sample 0's output "
                                                                                "(only the rest of the batch changes)"))
     for name in effect.mean_spread:
@@ -365,6 +372,7 @@ def _block_values(trace, t, ns, cs, ls, block):
     return z
 
 
+@returns_figure
 def stages(trace, *, max_samples=4, max_channels=8, max_cells=64):
     """Three stages on the same block grid: x, then x̂ = (x − mean)/√(var + ε), then y = γ·x̂ + β.
 
@@ -376,7 +384,7 @@ def stages(trace, *, max_samples=4, max_channels=8, max_cells=64):
     names = ("input x", "x̂ = x / √(mean square + ε)" if rms else "x̂ = (x − mean) / √(var + ε)",
              "output y = γ·x̂ + β" if trace.bias is not None else "output y = γ·x̂" if trace.weight is not None
              else "output y = x̂ (no affine)")
-    fig = make_subplots(rows=1, cols=3, subplot_titles=names, horizontal_spacing=0.04)
+    fig = Spec.subplots(rows=1, cols=3, subplot_titles=names, horizontal_spacing=0.04)
     xticks = ([j * (block[1] + 1) + (block[1] - 1) / 2 for j in range(len(cs))], [f"c{c}" for c in cs])
     yticks = ([i * (block[0] + 1) + (block[0] - 1) / 2 for i in range(len(ns))], [f"n{n}" for n in ns])
     width = len(cs) * (block[1] + 1) - 1
@@ -401,6 +409,7 @@ def _formula(m, before, new, after, digits=4):
     return f"(1 − {m:.{digits}g})·{before:.{digits}g} + {m:.{digits}g}·{new:.{digits}g} = {after:.{digits}g}"
 
 
+@returns_figure
 def running_stepper(run, channel=0):
     """Step through the training batches: each one pulls running_mean/var toward its own statistics.
 
@@ -413,7 +422,7 @@ def running_stepper(run, channel=0):
     bb = as_numpy(run.batch_biased_var[:, channel])
     k_all = len(bm)
     steps = list(range(k_all + 1))
-    fig = make_subplots(rows=1, cols=2, horizontal_spacing=0.1,
+    fig = Spec.subplots(rows=1, cols=2, horizontal_spacing=0.1,
                         subplot_titles=(f"running_mean[{channel}]", f"running_var[{channel}]"))
     faded = dict(color="rgba(128,128,128,0.7)")
     for col, (running, batch) in enumerate(((rm, bm), (rv, bv)), 1):
@@ -472,6 +481,7 @@ def running_stepper(run, channel=0):
     return add_player(fig, frames, [str(k) for k in steps], prefix="after batch ")
 
 
+@returns_figure
 def batch_size_player(effect, max_points=64, start=None):
     """One sample kept fixed, the rest of its batch redrawn: step the batch size and watch BatchNorm's
     statistic (and so the sample's output) scatter while LayerNorm's and GroupNorm's stay put.
@@ -482,7 +492,7 @@ def batch_size_player(effect, max_points=64, start=None):
     names = list(effect.fixed_mean)
     trials = min(effect.trials, max_points)
     jitter = (np.arange(trials) % 9 - 4) * 0.035                             # spread dots vertically a little
-    fig = make_subplots(rows=1, cols=2, horizontal_spacing=0.12,
+    fig = Spec.subplots(rows=1, cols=2, horizontal_spacing=0.12,
                         subplot_titles=("the mean that normalizes sample 0, channel 0",
                                         "sample 0's normalized value at its first cell"))
     series = (effect.fixed_mean, effect.fixed_output)
@@ -504,7 +514,7 @@ def batch_size_player(effect, max_points=64, start=None):
                          showgrid=False, row=1, col=col)
     first = min(1, len(effect.batch_sizes) - 1) if start is None else effect.batch_sizes.index(start)
     for d, spec in zip(fig.data, frame_data(first)):
-        d.x, d.y = spec["x"], spec["y"]
+        d.update(x=spec["x"], y=spec["y"])
 
     def title(b):
         size = effect.batch_sizes[b]
@@ -517,8 +527,8 @@ def batch_size_player(effect, max_points=64, start=None):
                    layout=dict(title=dict(text=title(b)))) for b, size in enumerate(effect.batch_sizes)]
     finish(fig, height=380, title=title(first))
     fig.update_layout(margin=dict(t=115, b=10))
-    fig = add_player(fig, frames, [str(b) for b in effect.batch_sizes], prefix="batch size ", duration=900)
-    fig.layout.sliders[0].active = first
+    fig = add_player(fig, frames, [str(b) for b in effect.batch_sizes], prefix="batch size ", duration=900,
+                     active=first)
     return fig
 
 
@@ -551,6 +561,7 @@ def cells_table(trace, max_rows=5000):
     return rows
 
 
+@returns_figure
 def preview():
     """The home card: one (2, 4, 2, 2) input, its cells coloured by the statistic they share under
     BatchNorm, LayerNorm, InstanceNorm and GroupNorm (real layers, real group ids)."""
@@ -559,7 +570,7 @@ def preview():
     from torch import nn
     x = counting((2, 4, 2, 2))
     layers = (nn.BatchNorm2d(4), nn.LayerNorm((4, 2, 2)), nn.InstanceNorm2d(4), nn.GroupNorm(2, 4))
-    fig = make_subplots(rows=1, cols=len(layers), horizontal_spacing=0.04)
+    fig = Spec.subplots(rows=1, cols=len(layers), horizontal_spacing=0.04)
     for k, layer in enumerate(layers, 1):
         heat, _, _ = _grouping_heatmap(trace_norm(layer.double(), x), 2, 4, 4, False)
         heat.hovertemplate, heat.customdata = f"{type(layer).__name__}<extra></extra>", None

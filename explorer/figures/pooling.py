@@ -5,10 +5,10 @@ sit at negative indices (or past the end), exactly where the trace's cells say t
 """
 import numpy as np
 import plotly.graph_objects as go
-from plotly.subplots import make_subplots
 
 from ..errors import ExplorerError
 from ..pooling import INPUT, OUTSIDE, PADDING, UNUSED, trace_pool
+from .spec import Spec, returns_figure
 from .theme import (ACCENT, HIGHLIGHT, PADDING as PADDING_COLOUR, add_player, as_numpy, card, evenly_spaced, finish,
                     grid_axes, heatmap, outline_dict, outline_trace, symmetric_range)
 
@@ -22,6 +22,7 @@ DARK_INK = "#1a1a1a"
 PAD_CELL = "#a6a6a6"        # opaque, so the dark "−∞" / "0" on padding reads in the light and the dark theme
 
 
+@returns_figure
 def pool_stepper(trace, n=0, c=0, max_frames=MAX_FRAMES):
     """Input (padding shaded) and output side by side; each frame outlines one window, marks the cell
     max pooling keeps, writes one more output cell, and puts that step's arithmetic in the title.
@@ -35,7 +36,7 @@ def pool_stepper(trace, n=0, c=0, max_frames=MAX_FRAMES):
     out = _plane(trace.output, trace.dims, n, c)                           # (OH, OW)
     reveal = out.size <= REVEAL_CELLS
     lo, hi = symmetric_range(grid[~np.isnan(grid)], out)
-    fig = make_subplots(rows=1, cols=2, column_widths=[0.55, 0.45], horizontal_spacing=0.08,
+    fig = Spec.subplots(rows=1, cols=2, column_widths=[0.55, 0.45], horizontal_spacing=0.08,
                         subplot_titles=(f"input channel {c} (padding shaded)", f"output channel {c}"))
     fig.add_trace(heatmap(grid, zmin=lo, zmax=hi, x=cols, y=rows, name="input"), 1, 1)
     if (roles != INPUT).any():
@@ -141,6 +142,7 @@ def window_story(trace, window):
             f"**{window.result:.6g}**.{edge}")
 
 
+@returns_figure
 def window_map(trace):
     """Which input cells each window reads, one row per output position, for each spatial axis.
 
@@ -149,7 +151,7 @@ def window_map(trace):
     """
     axes = trace.axes[2 - trace.dims:]
     names = ["height (rows)", "width (columns)"] if trace.dims == 2 else ["length"]
-    fig = make_subplots(rows=1, cols=len(axes), subplot_titles=names, horizontal_spacing=0.12)
+    fig = Spec.subplots(rows=1, cols=len(axes), subplot_titles=names, horizontal_spacing=0.12)
     for col, a in enumerate(axes, 1):
         first, last = a.reach()
         z = np.full((a.out, last - first + 1), np.nan)
@@ -168,11 +170,12 @@ def window_map(trace):
         grid_axes(fig, 1, col, a.out, z.shape[1], title="input index")
         fig.update_yaxes(tickvals=list(range(a.out)), row=1, col=col,
                          ticktext=[f"{i}: [{int(s)}, {int(e)})" for i, (s, e) in enumerate(zip(a.start, a.end))])
-    overlap = any(((fig.data[k].z == 1.0).sum(0) > 1).any() for k in range(len(axes)))
+    overlap = any(((np.asarray(fig.data[k]["z"]) == 1.0).sum(0) > 1).any() for k in range(len(axes)))
     title = "Windows per output position" + (" (they overlap)" if overlap else "")
     return finish(fig, height=min(520, 140 + 26 * max(a.out for a in axes)), title=title)
 
 
+@returns_figure
 def unpool_view(trace, n=0, c=0):
     """Max pooling's memory: the input with each window's winner outlined, the pooled values with the
     indices torch returns, and what nn.MaxUnpool rebuilds from them (maxima back in place, zeros elsewhere).
@@ -191,8 +194,8 @@ def unpool_view(trace, n=0, c=0):
               "output: value and index" + (" (row·W + col)" if trace.dims == 2 else ""), "MaxUnpool: put back")
     # a 1D signal is one long row: the three panels go one under the other
     at = [(1, 1), (1, 2), (1, 3)] if trace.dims == 2 else [(1, 1), (2, 1), (3, 1)]
-    fig = (make_subplots(rows=1, cols=3, horizontal_spacing=0.06, subplot_titles=titles) if trace.dims == 2 else
-           make_subplots(rows=3, cols=1, vertical_spacing=0.18, subplot_titles=titles))
+    fig = (Spec.subplots(rows=1, cols=3, horizontal_spacing=0.06, subplot_titles=titles) if trace.dims == 2 else
+           Spec.subplots(rows=3, cols=1, vertical_spacing=0.18, subplot_titles=titles))
     fig.add_trace(heatmap(x, zmin=lo, zmax=hi, name="input"), *at[0])
     labels = dict(text=np.vectorize(lambda v, k: f"{v:.3g}<br>@{k}")(out, index), texttemplate="%{text}") if marked else {}
     fig.add_trace(go.Heatmap(z=out, customdata=index, zmin=lo, zmax=hi, colorscale="RdBu_r", showscale=False,
@@ -209,6 +212,7 @@ def unpool_view(trace, n=0, c=0):
     return finish(fig, height=360 if trace.dims == 1 else 420, title=title)
 
 
+@returns_figure
 def upsample_figure(trace, n=0, c=0, pos=None, max_frames=MAX_FRAMES):
     """Input and output side by side; each frame picks one output cell, marks its source point on the
     input, outlines the cells it reads with their weights, and writes the weighted sum in the title.
@@ -221,7 +225,7 @@ def upsample_figure(trace, n=0, c=0, pos=None, max_frames=MAX_FRAMES):
     x = _plane(trace.x, trace.dims, n, c)                                  # (H, W)
     out = _plane(trace.output, trace.dims, n, c)                           # (OH, OW)
     lo, hi = symmetric_range(x, out)
-    fig = make_subplots(rows=1, cols=2, column_widths=[0.42, 0.58], horizontal_spacing=0.08, subplot_titles=(
+    fig = Spec.subplots(rows=1, cols=2, column_widths=[0.42, 0.58], horizontal_spacing=0.08, subplot_titles=(
         f"input channel {c}: source point and weights", f"output channel {c} ({trace.mode})"))
     fig.add_trace(heatmap(x, zmin=lo, zmax=hi, name="input"), 1, 1)
     fig.add_trace(heatmap(out, zmin=lo, zmax=hi, name="output"), 1, 2)
@@ -260,8 +264,7 @@ def upsample_figure(trace, n=0, c=0, pos=None, max_frames=MAX_FRAMES):
     start = keep.index(chosen)
     _start_at(fig, frames[start], ids)
     finish(fig, height=300 if trace.dims == 1 else 480, title=frames[start]["layout"]["title"]["text"])
-    fig = add_player(fig, frames, labels, prefix="output cell ")
-    fig.layout.sliders[0].active = start
+    fig = add_player(fig, frames, labels, prefix="output cell ", active=start)
     return fig
 
 
@@ -281,6 +284,7 @@ def sources_equation(sources):
     return f"{where}: source ({point}) → {text} = {sources.total:.4g}"
 
 
+@returns_figure
 def align_corners_figure(off, on, n=0, c=0):
     """The same input upsampled with align_corners False and True: where each output pixel samples the
     input along the last axis, and the two outputs side by side.
@@ -292,7 +296,7 @@ def align_corners_figure(off, on, n=0, c=0):
         raise ExplorerError("Compare two traces of the same upsampling, the first with align_corners=False "
                             "and the second with align_corners=True.")
     a_off, a_on = off.axes[1], on.axes[1]
-    fig = make_subplots(rows=2, cols=2, specs=[[{"colspan": 2}, None], [{}, {}]], row_heights=[0.35, 0.65],
+    fig = Spec.subplots(rows=2, cols=2, specs=[[{"colspan": 2}, None], [{}, {}]], row_heights=[0.35, 0.65],
                         vertical_spacing=0.16, subplot_titles=(
                             f"where the {a_on.out} output pixels (green, numbered) sample the {a_on.size} input "
                             "pixels (grey bars, centred at 0, 1, …)",
@@ -318,6 +322,7 @@ def align_corners_figure(off, on, n=0, c=0):
     return finish(fig, height=360 if off.dims == 1 else 560)
 
 
+@returns_figure
 def comparison_figure(x, outputs, n=0, c=0):
     """The same input through several layers, side by side, each titled with its name and, below it,
     its output shape.
@@ -328,7 +333,7 @@ def comparison_figure(x, outputs, n=0, c=0):
     """
     panels = [("input", x)] + list(outputs.items())
     planes = [as_numpy(t[n, c] if t.dim() == 4 else t[c]) for _, t in panels]
-    fig = make_subplots(rows=1, cols=len(panels), horizontal_spacing=0.04,
+    fig = Spec.subplots(rows=1, cols=len(panels), horizontal_spacing=0.04,
                         subplot_titles=[f"{name}<br>{tuple(t.shape)}" for name, t in panels])
     lo, hi = symmetric_range(*planes)
     for col, plane in enumerate(planes, 1):
@@ -338,6 +343,7 @@ def comparison_figure(x, outputs, n=0, c=0):
     return finish(fig, height=360)
 
 
+@returns_figure
 def preview():
     """The seed notes' 4×4 map beside its 2×2 max pool, the kept cells outlined: a home-page card."""
     import torch
@@ -348,7 +354,7 @@ def preview():
     x, out = _plane(t.x, 2, 0, 0), _plane(t.output, 2, 0, 0)                # (4, 4), (2, 2)
     winners = [divmod(int(f), x.shape[1]) for f in _plane(t.argmax, 2, 0, 0).flatten()]
     lo, hi = symmetric_range(x)
-    fig = make_subplots(rows=1, cols=2, column_widths=[0.6, 0.4], horizontal_spacing=0.1)
+    fig = Spec.subplots(rows=1, cols=2, column_widths=[0.6, 0.4], horizontal_spacing=0.1)
     fig.add_trace(heatmap(x, zmin=lo, zmax=hi, name="input"), 1, 1)
     fig.add_trace(outline_trace(winners, color=ACCENT, name="kept"), 1, 1)
     fig.add_trace(heatmap(out, zmin=lo, zmax=hi, name="max pool"), 1, 2)

@@ -6,10 +6,10 @@ browser through theme.add_player; they draw at most `max_frames` steps and `max_
 """
 import numpy as np
 import plotly.graph_objects as go
-from plotly.subplots import make_subplots
 
 from ..errors import ExplorerError
 from ..recurrent import GATE_SYMBOLS
+from .spec import Spec, returns_figure
 from .theme import (ACCENT, DIVERGING, HIGHLIGHT, SEQUENTIAL, add_player, as_numpy, card, evenly_spaced, finish,
                     heatmap)
 
@@ -34,11 +34,6 @@ def _frame_steps(trace, columns, t, max_frames):
     keep = [columns[k] for k in evenly_spaced(len(columns), max_frames)]
     start = int(np.argmin([abs(s - t) for s in keep]))
     return keep, start
-
-
-def _start_at(fig, start):
-    fig.layout.sliders[0].active = start
-    return fig
 
 
 def _step_labels(labels, steps):
@@ -78,6 +73,7 @@ def drawn_note(trace):
     return "To keep the page quick, " + "; ".join(parts) + "."
 
 
+@returns_figure
 def gate_heatmaps(trace, layer=0, direction=0, b=0, *, t=0, labels=None, max_units=MAX_UNITS,
                   max_frames=MAX_FRAMES, player=True, title=None, compact=False, features=None):
     """The input x_t and one heatmap per gate, rows = features or units, time across; the player
@@ -97,7 +93,7 @@ def gate_heatmaps(trace, layer=0, direction=0, b=0, *, t=0, labels=None, max_uni
     columns = evenly_spaced(T, MAX_COLUMNS)
     rows = {n: evenly_spaced(v.shape[1], max_units) for n, v in lanes.items()}
     heights = [max(3, len(r)) for r in rows.values()]
-    fig = make_subplots(rows=len(lanes), cols=1, shared_xaxes=True, vertical_spacing=0.1 / len(lanes) + 0.03,
+    fig = Spec.subplots(rows=len(lanes), cols=1, shared_xaxes=True, vertical_spacing=0.1 / len(lanes) + 0.03,
                         row_heights=[h / sum(heights) for h in heights],
                         subplot_titles=[_gate_title(trace, n, layer, compact) for n in lanes])
     ticks = _step_labels(labels, columns)
@@ -139,7 +135,7 @@ def gate_heatmaps(trace, layer=0, direction=0, b=0, *, t=0, labels=None, max_uni
     moved = lambda box: dict(type="scatter", x=box["x"], y=box["y"])      # noqa: E731  frames carry what changes
     frames = [dict(name=str(s), traces=outlines,
                    data=[moved(_column_outline(columns.index(s), x_edges, y_edges[n])) for n in rows]) for s in keep]
-    return _start_at(add_player(fig, frames, _step_labels(labels, keep), prefix="time step t = "), start)
+    return add_player(fig, frames, _step_labels(labels, keep), prefix="time step t = ", active=start)
 
 
 def _row_names(trace, name, layer, features, prefix):
@@ -189,13 +185,14 @@ def _gate_range(trace, name, z):
     return 0.0, 1.0, SEQUENTIAL
 
 
+@returns_figure
 def state_lines(trace, layer=0, direction=0, b=0, *, t=0, units=None, labels=None, max_frames=MAX_FRAMES):
     """h_t (and the LSTM's c_t) of a few units as lines over time; the player marks step t."""
     trace._check(layer, direction, t, b)
     series = [("hidden state h_t", _lane(trace.hidden, layer, direction, b))]
     if trace.cell is not None:
         series.append(("cell state c_t", _lane(trace.cell, layer, direction, b)))
-    fig = make_subplots(rows=len(series), cols=1, shared_xaxes=True, vertical_spacing=0.1,
+    fig = Spec.subplots(rows=len(series), cols=1, shared_xaxes=True, vertical_spacing=0.1,
                         subplot_titles=[s[0] for s in series])
     T = series[0][1].shape[0]
     steps = np.arange(T)
@@ -224,7 +221,7 @@ def state_lines(trace, layer=0, direction=0, b=0, *, t=0, units=None, labels=Non
                    data=[dict(type="scatter", x=[s] * m[1].shape[1], y=m[1][s]) for m in markers]) for s in keep]
     finish(fig, height=160 + 220 * len(series))
     fig.update_layout(showlegend=True)
-    return _start_at(add_player(fig, frames, _step_labels(labels, keep), prefix="time step t = "), start)
+    return add_player(fig, frames, _step_labels(labels, keep), prefix="time step t = ", active=start)
 
 
 def _pick_units(units, n, cap=MAX_LINES):
@@ -236,6 +233,7 @@ def _pick_units(units, n, cap=MAX_LINES):
     return list(units)
 
 
+@returns_figure
 def gru_interpolation(trace, layer=0, direction=0, b=0, *, unit=0, t=None, labels=None):
     """h_t = (1 - z_t)·n_t + z_t·h_(t-1) for one unit: h_t sits on the segment from n_t to h_(t-1),
     z_t of the way towards the old state. Below, z_t itself. Step t (if given) is shaded; long
@@ -250,7 +248,7 @@ def gru_interpolation(trace, layer=0, direction=0, b=0, *, unit=0, t=None, label
     n = _lane(trace.gates["new"], layer, direction, b)[drawn, unit]
     z = _lane(trace.gates["update"], layer, direction, b)[drawn, unit]
     steps = np.asarray(drawn)
-    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, row_heights=[0.7, 0.3], vertical_spacing=0.08,
+    fig = Spec.subplots(rows=2, cols=1, shared_xaxes=True, row_heights=[0.7, 0.3], vertical_spacing=0.08,
                         subplot_titles=(f"unit {unit}: h_t lies between the candidate n_t and the old state h_(t-1)",
                                         "update gate z_t (1 keeps the old state, 0 takes the candidate)"))
     seg_x = np.column_stack([steps, steps, np.full(len(steps), np.nan)]).ravel()
@@ -277,10 +275,11 @@ def gru_interpolation(trace, layer=0, direction=0, b=0, *, unit=0, t=None, label
     return fig.update_layout(showlegend=True)
 
 
+@returns_figure
 def gradient_flow_figure(flows):
     """||∂h_T/∂h_t|| against the distance T-1-t for each cell (dict kind -> GradientFlow), log scale:
     a straight falling line is a vanishing gradient, a rising one an exploding gradient."""
-    fig = go.Figure()
+    fig = Spec()
     for k, (kind, flow) in enumerate(flows.items()):
         norms = as_numpy(flow.norms)
         norms = np.where(norms > 0, norms, np.nan)                           # log axis: zero is -inf
@@ -296,23 +295,25 @@ def gradient_flow_figure(flows):
     return fig.update_layout(showlegend=True)
 
 
+@returns_figure
 def loss_curve(losses):
     """Training loss per step on a log scale; `losses` is a TrainingResult or a list of floats."""
     values = np.asarray(getattr(losses, "losses", losses), dtype=float)
     if values.size == 0:
         raise ExplorerError("There is no loss to draw yet: train for at least one step.")
     steps = np.arange(1, values.size + 1)
-    fig = go.Figure(go.Scatter(x=steps, y=values, mode="lines", line=dict(color="#1f77b4", width=2),
+    fig = Spec(go.Scatter(x=steps, y=values, mode="lines", line=dict(color="#1f77b4", width=2),
                                hovertemplate="step %{x}: loss %{y:.4g}<extra></extra>"))
     fig.update_yaxes(type="log", title_text="mean squared error", exponentformat="power")
     fig.update_xaxes(title_text="training step")
     return finish(fig, height=360, title=f"Loss: {values[0]:.3g} at step 1 → {values[-1]:.3g} at step {values.size}")
 
 
+@returns_figure
 def predictions_figure(result):
     """The held-out sine wave's next values against the model's predictions before and after training."""
     steps = np.arange(len(result.targets))
-    fig = go.Figure()
+    fig = Spec()
     for y, name, color, dash in ((result.targets, "true next value", "#8c8c8c", "solid"),
                                  (result.predictions_before, "before training", "#d62728", "dot"),
                                  (result.predictions_after, "after training", "#1f77b4", "solid")):
@@ -350,6 +351,7 @@ _BUS_Y = 1.6  # LSTM and GRU: h_(t−1) and x_t join on this line, which feeds e
 _GATE_OF = {symbol: name for name, symbol in GATE_SYMBOLS.items()}   # box key -> gate name
 
 
+@returns_figure
 def cell_diagram(trace, layer=0, direction=0, b=0, *, t=0, units=None, labels=None, max_frames=MAX_FRAMES):
     """The cell unrolled at step t: each box is one quantity of the update, with its numbers.
 
@@ -361,7 +363,7 @@ def cell_diagram(trace, layer=0, direction=0, b=0, *, t=0, units=None, labels=No
     H = trace.hidden_size
     shown = _pick_units(units, H, cap=SMALL_VECTOR)
     nodes, edges = _NODES[trace.kind], _EDGES[trace.kind]
-    fig = go.Figure()
+    fig = Spec()
     for key, (x, y, title) in nodes.items():
         title = _node_title(trace, key, title)
         fig.add_shape(type="rect", x0=x - _BOX_W / 2, x1=x + _BOX_W / 2, y0=y - _BOX_H / 2, y1=y + _BOX_H / 2,
@@ -394,7 +396,7 @@ def cell_diagram(trace, layer=0, direction=0, b=0, *, t=0, units=None, labels=No
     which = f"units {', '.join(map(str, shown))} of {H}" if H > SMALL_VECTOR else f"all {H} units"
     finish(fig, height=520 if rnn else 740, title=f"{trace.kind} cell, layer {layer}, {'backward' if direction else 'forward'}"
                                   f" direction: {which}")
-    return _start_at(add_player(fig, frames, _step_labels(labels, keep), prefix="time step t = "), start)
+    return add_player(fig, frames, _step_labels(labels, keep), prefix="time step t = ", active=start)
 
 
 def _node_title(trace, key, title):
@@ -468,6 +470,7 @@ def _hover(step, kind, key, vec, idx):
     return "<br>".join(f"[{u}] = {vec[u]:.6g}" for u in idx)
 
 
+@returns_figure
 def preview():
     """Home-page card: the four gates of a seeded LSTM(1, 4) reading a step from 0 to 1, one band per
     gate (units down, time across), with a white line between gates."""
@@ -479,7 +482,7 @@ def preview():
         z = _lane(trace.gates[name], 0, 0, 0).T                              # (4 units, T)
         bands += [z if name != "cell" else (z + 1) / 2, np.full((1, z.shape[1]), np.nan)]  # tanh -> 0..1
     z = np.vstack(bands[:-1])
-    fig = go.Figure(heatmap(z, zmin=float(np.nanmin(z)), zmax=float(np.nanmax(z)), colorscale=SEQUENTIAL, text=False,
+    fig = Spec(heatmap(z, zmin=float(np.nanmin(z)), zmax=float(np.nanmax(z)), colorscale=SEQUENTIAL, text=False,
                             xgap=0, ygap=0))
     fig.update_yaxes(autorange="reversed")
     return card(fig)

@@ -8,7 +8,7 @@ objects (their constructors validate cheaply), and with VALIDATE set, as the tes
 figure is validated in full, so a misspelt property fails there.
 """
 import copy
-from functools import lru_cache
+import functools
 
 import plotly.graph_objects as go
 from plotly import shapeannotation
@@ -81,7 +81,7 @@ def _unhash(v):
     return v
 
 
-@lru_cache(maxsize=256)
+@functools.lru_cache(maxsize=256)
 def _grid(key):
     """make_subplots' layout and cell -> (x axis, y axis) map for one grid shape (titles stand in)."""
     fig = make_subplots(**_unhash(key))
@@ -93,7 +93,7 @@ def _grid(key):
                 cells[(r, c)] = (x, y)
     layout = fig.to_plotly_json()["layout"]
     layout.pop("template", None)
-    return layout, cells
+    return layout, cells, (fig._grid_ref, fig._grid_str)
 
 
 def _placeholder(i):
@@ -104,9 +104,11 @@ class Spec:
     """A figure under construction: `data` is a list of trace dicts, `layout` a dict."""
 
     def __init__(self, data=None, layout=None):
-        self.data = [_as_dict(t) for t in data or ()]
+        traces = data if isinstance(data, (list, tuple)) else [] if data is None else [data]
+        self.data = [_as_dict(t) for t in traces]
         self.layout = expand(layout or {})
         self._cells = {}
+        self._grid = None   # plotly's own grid reference, so the finished figure still takes row=, col=
 
     # -- subplots ---------------------------------------------------------------------------------
     @classmethod
@@ -117,14 +119,14 @@ class Spec:
         args = dict(rows=rows, cols=cols, **kwargs)
         if titles:
             args["subplot_titles"] = stand_ins
-        layout, cells = _grid(_hashable(args))
+        layout, cells, grid = _grid(_hashable(args))
         fig = cls(layout={})
         fig.layout = copy.deepcopy(layout)
         for a in fig.layout.get("annotations", []):
             text = a.get("text", "")
             if text.startswith("\x00"):
                 a["text"] = titles[int(text[1:])]
-        fig._cells = cells
+        fig._cells, fig._grid = cells, grid
         return fig
 
     def axes(self, row=None, col=None):
@@ -230,6 +232,8 @@ class Spec:
     def figure(self, frames=None):
         """The finished go.Figure (validated in full only with VALIDATE)."""
         spec = dict(data=self.data, layout=self.layout)
+        if self._grid:
+            spec["_grid_ref"], spec["_grid_str"] = self._grid
         if frames is not None:
             spec["frames"] = frames
         if VALIDATE:
@@ -239,3 +243,12 @@ class Spec:
 
 def _as_dict(trace):
     return dict(trace) if isinstance(trace, dict) else trace.to_plotly_json()
+
+
+def returns_figure(build):
+    """For a figure function written on a Spec: its callers get the finished go.Figure."""
+    @functools.wraps(build)
+    def wrapper(*args, **kwargs):
+        fig = build(*args, **kwargs)
+        return fig.figure() if isinstance(fig, Spec) else fig
+    return wrapper

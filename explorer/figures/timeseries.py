@@ -6,9 +6,9 @@ only the pipeline has: the hops between them and the forecast.
 """
 import numpy as np
 import plotly.graph_objects as go
-from plotly.subplots import make_subplots
 
 from ..errors import ExplorerError
+from .spec import Spec, returns_figure
 from .theme import (ACCENT, HIGHLIGHT, SEQUENTIAL, add_player, as_numpy, card, evenly_spaced, finish,
                     heatmap, symmetric_range)
 
@@ -26,6 +26,7 @@ def _shape(s):
 
 
 # -- the pipeline ------------------------------------------------------------------------------
+@returns_figure
 def flow(trace, b=0, scaling=None):
     """The model as a chain of operations; each arrow carries its tensor's name, shape and layout.
 
@@ -40,7 +41,7 @@ def flow(trace, b=0, scaling=None):
              ("permute(2, 0, 1)", "reorder the dims"), (f"LSTM(1, {H})", "h_t for every step"),
              ("additive attention", "query h_n[−1]<br>keys h_1..h_T"), (f"Linear({H}, 1)", value)]
     hops = [(a["x"], None), (a["d"], None), (a["seq"], None), (a["out"], a["h_n"]), (a["context"], a["weights"])]
-    fig = go.Figure()
+    fig = Spec()
     xs = np.arange(len(boxes)) * 2.0
     for x, (title, sub) in zip(xs, boxes):
         accent = title.startswith("permute")
@@ -63,6 +64,7 @@ def flow(trace, b=0, scaling=None):
                                          f"(batch {trace.batch}, seq {trace.steps}, hidden {H})")
 
 
+@returns_figure
 def stage_values(trace, b=0, steps=None, max_units=MAX_UNITS):
     """Window b's numbers at each stage, one row per stage on a shared time axis.
 
@@ -88,7 +90,7 @@ def stage_values(trace, b=0, steps=None, max_units=MAX_UNITS):
               "attention weight on each step (the row sums to 1)",
               f"context = Σ_t weight_t · h_t, one number per unit: what Linear({H}, 1) reads{thin}")
     rows = [1, 1, max(2, len(units) / 2.5), 1, 1]
-    fig = make_subplots(rows=5, cols=1, row_heights=rows, vertical_spacing=0.1, subplot_titles=titles)
+    fig = Spec.subplots(rows=5, cols=1, row_heights=rows, vertical_spacing=0.1, subplot_titles=titles)
     text = T <= 32
     lo, hi = symmetric_range(x, d)
     two = dict(texttemplate="%{z:.2f}")    # scaled values: two decimals fit a cell, three digits may not
@@ -149,6 +151,7 @@ def _restack(fig, domains, max_text):
 
 
 # -- the forecast ------------------------------------------------------------------------------
+@returns_figure
 def forecast(fc, series, selected=None, max_frames=MAX_FRAMES, max_points=MAX_POINTS):
     """The series with the model's one-step predictions, held-out part shaded; below it, the
     attention weights of one prediction over the steps of its window.
@@ -166,7 +169,7 @@ def forecast(fc, series, selected=None, max_frames=MAX_FRAMES, max_points=MAX_PO
     keep = evenly_spaced(N, max_frames)
     if start_idx not in keep:  # the selected prediction replaces its nearest neighbour among the frames
         keep[int(np.argmin(np.abs(np.array(keep) - start_idx)))] = start_idx
-    fig = make_subplots(rows=2, cols=1, row_heights=[0.66, 0.34], vertical_spacing=0.13,
+    fig = Spec.subplots(rows=2, cols=1, row_heights=[0.66, 0.34], vertical_spacing=0.13,
                         subplot_titles=("", "attention weights of this prediction over the steps of its window"))
     shown = evenly_spaced(len(series), max_points)
     fig.add_trace(go.Scatter(x=shown, y=series[shown], mode="lines", name="series",
@@ -212,8 +215,8 @@ def forecast(fc, series, selected=None, max_frames=MAX_FRAMES, max_points=MAX_PO
     finish(fig, height=600)
     fig.update_layout(showlegend=True, legend=dict(orientation="h", y=1.02, yanchor="bottom", x=0, xanchor="left"),
                       bargap=0.15, margin=dict(t=30))
-    fig = add_player(fig, frames, [str(int(steps[i])) for i in keep], duration=500, prefix="predicting step ")
-    fig.layout.sliders[0].active = keep.index(start_idx)
+    fig = add_player(fig, frames, [str(int(steps[i])) for i in keep], duration=500, prefix="predicting step ",
+                     active=keep.index(start_idx))
     return fig
 
 
@@ -236,6 +239,7 @@ def _short(values, digits=6):
 
 
 # -- home page ---------------------------------------------------------------------------------
+@returns_figure
 def preview():
     """A real Conv1d differentiator on a noisy sine: the series (grey) and d_t = x_(t-1) - x_(t+1)
     (blue), without the two edge steps, where a padding zero stands in for a neighbour."""
@@ -244,6 +248,6 @@ def preview():
     from ..timeseries import synthetic
     x = synthetic("sine", 48, seed=0).float().view(1, 1, -1)
     t = trace_conv(differentiator(), x)
-    fig = go.Figure([go.Scatter(y=as_numpy(x[0, 0]), mode="lines", line=dict(color=SERIES_GREY, width=2)),
+    fig = Spec([go.Scatter(y=as_numpy(x[0, 0]), mode="lines", line=dict(color=SERIES_GREY, width=2)),
                      go.Scatter(x=np.arange(1, 47), y=as_numpy(t.output[0, 0, 1:-1]), mode="lines", line=dict(color=LINE, width=2.5))])
     return card(fig)
