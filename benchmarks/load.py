@@ -1,48 +1,51 @@
 """Load test: many learners change controls on one `streamlit run`, against a trivial page as the floor.
 
-Each virtual learner is a real Streamlit session driven through Streamlit's own agent protocol
-(POST /_stcore/agent/interact): every request applies widget values exactly as a browser's rerun
-does and returns when the script run has finished, so its latency is the server time of one
-rerun as a learner waits for it (network and drawing excluded).
+Each virtual learner is a browser tab as the server sees it: a websocket speaking Streamlit's own
+protocol (stream_session.py), sending every widget's value at each rerun as the browser does. A
+rerun's latency is from the request until the server reports the run finished: what a learner
+waits for, network and drawing excluded.
 
 Two runs, each against Layer Lab and against a one-slider page served the same way:
   classroom   LEARNERS sessions, a random ~3 s pause between changes, moving through all pages
   saturation  the same sessions with no pause
 Reported: p50/p95/max latency, reruns per second, errors, and server RSS before, at its peak
-during, and after the sessions expire. Localhost only, bounded in count and time.
+during, and after the sessions close. Localhost only, bounded in count and time.
 
 Usage: python benchmarks/load.py [--learners 20] [--classroom 120] [--saturation 45]
 """
 import argparse
-import json
 import random
 import statistics
 import sys
 import tempfile
 import threading
 import time
-import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "browser"))
 from harness import start_streamlit  # noqa: E402
+from stream_session import StreamSession  # noqa: E402
 
 TRIVIAL_APP = '''import streamlit as st
 st.slider("value", 0, 100, 50, key="v")
 '''
-SESSION_TTL = 20  # seconds an idle session lives; short so "after" memory is measured quickly
+SESSION_TTL = 20  # seconds a closed tab's session lives; short so "after" memory is measured quickly
+UPLOAD_SOURCES = ("typed", "image")   # choices that wait for an upload or typing: not a single change
 
 
 def start_server(script, port):
-    return start_streamlit(script, port, "--server.enableAgentApi", "true", "--server.agentSessionTTL",
-                           str(SESSION_TTL), "--server.agentWaitTimeout", "60")
+    return start_streamlit(script, port, "--server.disconnectedSessionTTL", str(SESSION_TTL))
 
 
 def rss_mb(pid):
     """Resident memory of the server and its children (the training worker), in MB."""
     total = 0.0
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+    try:
+        lines = Path(f"/proc/{pid}/status").read_text().splitlines()
+    except OSError:   # a child that has just exited
+        return 0.0
+    for line in lines:
         if line.startswith("VmRSS:"):
             total += int(line.split()[1]) / 1024
     for task in Path(f"/proc/{pid}/task").iterdir():
@@ -54,37 +57,23 @@ def rss_mb(pid):
     return total
 
 
-def interact(url, body, timeout=120):
-    req = urllib.request.Request(f"{url}/_stcore/agent/interact", data=json.dumps(body).encode(),
-                                 headers={"Content-Type": "application/json"}, method="POST")
-    t0 = time.perf_counter()
-    with urllib.request.urlopen(req, timeout=timeout) as r:
-        snap = json.loads(r.read())
-    return time.perf_counter() - t0, snap
-
-
-def controls(snap):
-    """(key, random legal value) choices from the widgets of the last run."""
-    out = []
-
-    def walk(node):
-        if isinstance(node, dict):
-            kind, props = node.get("type"), node.get("props", {})
-            k = None if props.get("disabled") else node.get("key")  # a disabled control takes nothing
-            if k and kind in ("slider", "number_input") and isinstance(props.get("min_value"), (int, float)):
-                lo, hi = props["min_value"], props["max_value"]
-                if isinstance(lo, int) and isinstance(hi, int) and hi - lo < 10_000:
-                    out.append((k, lambda lo=lo, hi=hi: random.randint(lo, hi)))
-            elif k and kind in ("selectbox", "radio") and props.get("options"):
-                opts = [o for o in props["options"] if o not in ("typed", "image")]
-                if opts:
-                    out.append((k, lambda opts=opts: random.choice(opts)))
-            elif k and kind == "toggle" and k not in ("present",):
-                out.append((k, lambda: random.random() < 0.5))
-            for c in node.get("children", []):
-                walk(c)
-    walk(snap.get("tree", {}))
-    return [(k, f) for k, f in out if k != "seed"]
+def random_change(session):
+    """A random enabled control of the page and a random legal value for it (the seed stays)."""
+    widgets = [w for w in session.widgets.values() if not w.disabled and w.key != "seed"]
+    while widgets:
+        w = random.choice(widgets)
+        if w.kind in ("slider", "number_input"):
+            lo, hi, is_int = w.choices
+            if is_int and hi - lo < 10_000:
+                return w, random.randint(int(lo), int(hi))
+        elif w.kind == "toggle":
+            return w, not session.values.get(w.id)
+        else:
+            options = [o for o in w.choices if o not in UPLOAD_SOURCES]
+            if options:
+                return w, random.choice(options)
+        widgets.remove(w)
+    return None, None
 
 
 class Learner(threading.Thread):
@@ -95,25 +84,29 @@ class Learner(threading.Thread):
     def run(self):
         session = None
         page = random.choice(self.pages)
-        snap = None
         while time.time() < self.until:
             try:
-                if snap is None or random.random() < 0.15:   # now and then, move to another page
-                    page = random.choice(self.pages)
-                    body = {"page": page} if session is None else {"session_id": session, "page": page}
+                if session is None:
+                    t0 = time.perf_counter()
+                    session = StreamSession(self.url, page)
+                    dt = time.perf_counter() - t0
                 else:
-                    choices = controls(snap)
-                    k, value = random.choice(choices)
-                    body = {"session_id": session, "widget_state": {k: value()}}
-                dt, snap = interact(self.url, body)
-                session = snap.get("session_id", session)
-                failed = snap.get("status") not in ("ready",)
-                self.results.append((dt, failed, page))
-            except Exception:  # noqa: BLE001  every failure counts as an error, the run goes on
-                self.results.append((float("nan"), True, page))
-                snap = None
+                    widget, value = random_change(session)
+                    if len(self.pages) > 1 and (widget is None or random.random() < 0.15):  # now and then, another page
+                        page = random.choice(self.pages)
+                        dt = session.goto(page)
+                    else:
+                        dt = session.change(widget, value)
+                self.results.append((dt, False, page))
+            except Exception as e:  # noqa: BLE001  every failure counts as an error; the tab reconnects
+                self.results.append((float("nan"), f"{type(e).__name__}: {e}"[:200], page))
+                if session is not None:
+                    session.close()
+                session = None
             if self.pause:
                 time.sleep(random.uniform(0.5 * self.pause, 1.5 * self.pause))
+        if session is not None:
+            session.close()
 
 
 def run(url, pid, pages, learners, seconds, pause):
@@ -128,6 +121,8 @@ def run(url, pid, pages, learners, seconds, pause):
         time.sleep(0.5)
     lat = sorted(d for d, _, _ in results if d == d)
     errors = sum(1 for _, f, _ in results if f)
+    for message in sorted({f for _, f, _ in results if f})[:5]:
+        print("error:", message)
     by_page = {p: percentile([d for d, _, q in results if q == p and d == d], 95) for p in pages}
     return dict(n=len(results), p50=percentile(lat, 50), p95=percentile(lat, 95), max=lat[-1],
                 rps=len(results) / seconds, errors=errors, peak_rss=peak[0], by_page=by_page)
@@ -157,8 +152,8 @@ def main():
         floor, floor_url = start_server(trivial, a.port + 1)
         try:
             for page in pages:                         # as a teacher would before class: open each page
-                interact(our_url, {"page": page})     # once, so imports, trained models and caches are warm
-            interact(floor_url, {})
+                StreamSession(our_url, page).close()  # once, so imports, trained models and caches are warm
+            StreamSession(floor_url, "").close()
             before = rss_mb(ours.pid), rss_mb(floor.pid)
             rows = []
             for name, seconds, pause in (("classroom", a.classroom, 3.0), ("saturation", a.saturation, 0.0)):

@@ -96,10 +96,6 @@ def _grid(key):
     return layout, cells, (fig._grid_ref, fig._grid_str)
 
 
-def _placeholder(i):
-    return f"\x00{i}"
-
-
 class Spec:
     """A figure under construction: `data` is a list of trace dicts, `layout` a dict."""
 
@@ -115,7 +111,7 @@ class Spec:
     def subplots(cls, rows=1, cols=1, subplot_titles=None, **kwargs):
         """As plotly's make_subplots (same arguments, same layout)."""
         titles = list(subplot_titles or [])
-        stand_ins = [_placeholder(i) if t else t for i, t in enumerate(titles)]
+        stand_ins = [f"\x00{i}" if t else t for i, t in enumerate(titles)]   # cached once per grid shape
         args = dict(rows=rows, cols=cols, **kwargs)
         if titles:
             args["subplot_titles"] = stand_ins
@@ -168,7 +164,7 @@ class Spec:
     def _update_axes(self, letter, row, col, props):
         patch = expand(props)
         for k in self._axis_keys(letter, row, col):
-            merge(self.layout.setdefault(k, {}), copy.deepcopy(patch))
+            merge(self.layout.setdefault(k, {}), patch)   # merge copies dicts: no two axes share one
         return self
 
     def add_annotation(self, dict1=None, row=None, col=None, **kwargs):
@@ -182,7 +178,7 @@ class Spec:
     def update_annotations(self, dict1=None, **kwargs):
         patch = expand({**(dict1 or {}), **kwargs})
         for a in self.layout.get("annotations", []):
-            merge(a, copy.deepcopy(patch))
+            merge(a, patch)
         return self
 
     def _placed(self, props, row, col):
