@@ -11,6 +11,7 @@ import copy
 import functools
 
 import plotly.graph_objects as go
+from _plotly_utils.utils import is_homogeneous_array, is_skipped_key, to_typed_array_spec
 from plotly import shapeannotation
 from plotly.subplots import make_subplots
 
@@ -52,11 +53,13 @@ def merge(target, patch):
     for key, value in patch.items():
         if value is None:
             target.pop(key, None)
-        elif isinstance(value, dict) and isinstance(target.get(key), dict):
-            merge(target[key], value)
         elif isinstance(value, dict):
-            target[key] = {}
-            merge(target[key], value)
+            node = target[key] if isinstance(target.get(key), dict) else {}
+            merge(node, value)
+            if node:
+                target[key] = node
+            else:                       # plotly.py keeps no empty objects either
+                target.pop(key, None)
         else:
             target[key] = value
     return target
@@ -182,7 +185,7 @@ class Spec:
         return self
 
     def _placed(self, props, row, col):
-        obj = expand(props)
+        obj = merge({}, expand(props))   # merge drops None and empty objects, as plotly.py does
         if row is not None or col is not None:
             x, y = self.axes(row, col)
             obj["xref"], obj["yref"] = x, y
@@ -205,12 +208,12 @@ class Spec:
         across = "xref" if kind == "hline" else "yref"
         for r, c in self._spanned_cells(row, col):
             x, y = self.axes(r, c)
-            s = expand({**shape, **shape_kw})
+            s = merge({}, expand({**shape, **shape_kw}))
             s["xref"], s["yref"] = x, y
             s[across] += " domain"
             self.layout.setdefault("shapes", []).append(s)
             if label is not None:
-                a = expand(dict(label))
+                a = merge({}, expand(dict(label)))
                 a["xref"], a["yref"] = x, y
                 a[across] += " domain"
                 self.layout.setdefault("annotations", []).append(a)
@@ -226,15 +229,58 @@ class Spec:
                 if (row is None or rc[0] == row) and (col is None or rc[1] == col) and xy in used]
 
     def figure(self, frames=None):
-        """The finished go.Figure (validated in full only with VALIDATE)."""
+        """The finished go.Figure: validated in full with VALIDATE, else a Built one."""
         spec = dict(data=self.data, layout=self.layout)
-        if self._grid:
-            spec["_grid_ref"], spec["_grid_str"] = self._grid
         if frames is not None:
             spec["frames"] = frames
         if VALIDATE:
-            return go.Figure(spec)
-        return go.Figure(spec, _validate=False)
+            return go.Figure(self._with_grid(spec))
+        return Built(spec, self._with_grid)
+
+    def _with_grid(self, spec):
+        """The spec as go.Figure takes it, with plotly's grid reference, so row=, col= still work."""
+        if not self._grid:
+            return spec
+        return {**spec, "_grid_ref": self._grid[0], "_grid_str": self._grid[1]}
+
+
+class Built(go.Figure):
+    """A finished figure kept as its plain dict: to_plotly_json() hands the dict over as is, and
+    the plotly object tree (6% of a page's rerun to build) is made only when something else reads
+    or changes the figure."""
+
+    def __new__(cls, spec, prepare=dict):
+        obj = object.__new__(cls)
+        obj._spec, obj._prepare = spec, prepare
+        return obj
+
+    def __init__(self, spec, prepare=dict):  # noqa: D107 (the tree is made on first use, by __getattr__)
+        pass
+
+    def __getattr__(self, name):
+        # Reached only for what go.Figure.__init__ sets (or a property reading it): make the tree.
+        if name in ("_spec", "_prepare") or "_made" in self.__dict__:
+            raise AttributeError(name)
+        self.__dict__["_made"] = True
+        go.Figure.__init__(self, self._prepare(self._spec), _validate=False)
+        return getattr(self, name)
+
+    def to_dict(self):   # to_plotly_json and st.plotly_chart both come here
+        if "_made" in self.__dict__:
+            return super().to_dict()
+        return _typed(self._spec)
+
+
+def _typed(obj):
+    """`obj` with every numeric numpy array as plotly's typed-array spec (base64), as go.Figure's
+    to_dict sends it: numpy arrays left to the JSON encoder become long lists of digits. Containers
+    are copied, the arrays are not."""
+    if isinstance(obj, dict):
+        return {k: v if is_skipped_key(k) else to_typed_array_spec(v) if is_homogeneous_array(v) else _typed(v)
+                for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [to_typed_array_spec(v) if is_homogeneous_array(v) else _typed(v) for v in obj]
+    return obj
 
 
 def _as_dict(trace):

@@ -7,6 +7,7 @@ import plotly.io as pio
 import pytest
 from plotly.subplots import make_subplots
 
+from explorer.figures import spec as spec_module
 from explorer.figures.spec import Spec
 
 
@@ -99,3 +100,31 @@ def test_a_misspelt_property_fails_when_validating():
     fig = Spec().update_layout(heigth=300)
     with pytest.raises(ValueError):
         fig.figure()
+
+
+def production(fig_spec, monkeypatch):
+    monkeypatch.setattr(spec_module, "VALIDATE", False)
+    return fig_spec.figure()
+
+
+def test_a_built_figure_hands_over_its_dict_and_reads_like_the_figure_plotly_makes(monkeypatch):
+    s = Spec.subplots(rows=1, cols=2)
+    grid_calls_small(s)
+    built = production(s, monkeypatch)
+    assert isinstance(built, go.Figure)
+    real = go.Figure(dict(data=s.data, layout=s.layout))
+    sent = built.to_plotly_json()
+    assert "_made" not in built.__dict__                    # handed over without plotly's object tree
+    assert sent["data"][0]["z"] == real.to_dict()["data"][0]["z"]   # arrays typed (base64) as plotly sends them
+    assert json.loads(pio.to_json(sent, validate=False)) == as_json(real)
+    assert built.data[0].type == "heatmap" and np.array_equal(built.data[0].z, real.data[0].z)
+    assert built.layout.xaxis2.title.text == real.layout.xaxis2.title.text == "keys"
+    built.update_xaxes(title_text="changed", row=1, col=2)  # row/col still work: the grid came along
+    assert built.to_plotly_json()["layout"]["xaxis2"]["title"]["text"] == "changed"
+    assert as_json(built)["layout"]["xaxis2"]["title"]["text"] == "changed"
+
+
+def grid_calls_small(fig):
+    fig.add_trace(go.Heatmap(z=np.eye(3)), 1, 1)
+    fig.add_trace(go.Scatter(x=[0, 1], y=[1, 0]), 1, 2)
+    fig.update_xaxes(title_text="keys", row=1, col=2)
