@@ -1,7 +1,7 @@
 """Load test: many learners change controls on one `streamlit run`, against a trivial page as the floor.
 
 Each virtual learner is a browser tab as the server sees it: a websocket speaking Streamlit's own
-protocol (stream_session.py), sending every widget's value at each rerun as the browser does. A
+protocol (tests/browser/stream_session.py), sending every widget's value at each rerun as the browser does. A
 rerun's latency is from the request until the server reports the run finished: what a learner
 waits for, network and drawing excluded.
 
@@ -25,13 +25,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "browser"))
 from harness import start_streamlit  # noqa: E402
-from stream_session import StreamSession  # noqa: E402
+from stream_session import StreamSession, random_change  # noqa: E402
 
 TRIVIAL_APP = '''import streamlit as st
 st.slider("value", 0, 100, 50, key="v")
 '''
 SESSION_TTL = 20  # seconds a closed tab's session lives; short so "after" memory is measured quickly
-UPLOAD_SOURCES = ("typed", "image")   # choices that wait for an upload or typing: not a single change
 
 
 def start_server(script, port):
@@ -55,25 +54,6 @@ def rss_mb(pid):
             continue
         total += sum(rss_mb(int(child)) for child in children)
     return total
-
-
-def random_change(session):
-    """A random enabled control of the page and a random legal value for it (the seed stays)."""
-    widgets = [w for w in session.widgets.values() if not w.disabled and w.key != "seed"]
-    while widgets:
-        w = random.choice(widgets)
-        if w.kind in ("slider", "number_input"):
-            lo, hi, is_int = w.choices
-            if is_int and hi - lo < 10_000:
-                return w, random.randint(int(lo), int(hi))
-        elif w.kind == "toggle":
-            return w, not session.values.get(w.id)
-        else:
-            options = [o for o in w.choices if o not in UPLOAD_SOURCES]
-            if options:
-                return w, random.choice(options)
-        widgets.remove(w)
-    return None, None
 
 
 class Learner(threading.Thread):

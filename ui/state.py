@@ -11,6 +11,7 @@ import streamlit as st
 BIND = "query-params"
 GLOBAL_KEYS = ("seed", "present", "imgfmt")
 _RAW = "_url_at_start"
+_RANGE = "_range_of."   # + widget key: the range clamp() last drew it with
 MAX_SHOWN = 40
 
 
@@ -104,10 +105,15 @@ def clamp(name, lo, hi):
     """Pull a remembered widget value back into [lo, hi] before the widget is drawn.
 
     A control whose range depends on other controls (an output position, a channel index) keeps
-    its old value when the range shrinks; Streamlit would refuse it rather than clamp it.
+    its old value when the range shrinks; Streamlit would refuse it rather than clamp it. And a
+    new range makes it a new widget to Streamlit, which the browser starts at its default while
+    the server keeps the old value: so when the range moves, the value is set again, and the
+    browser is told it.
     """
     value = st.session_state.get(name)
-    if isinstance(value, (int, float)) and not lo <= value <= hi:
+    moved = st.session_state.get(_RANGE + name) not in (None, (lo, hi))
+    st.session_state[_RANGE + name] = (lo, hi)
+    if isinstance(value, (int, float)) and (moved or not lo <= value <= hi):
         st.session_state[name] = min(max(value, lo), hi)
 
 

@@ -4,7 +4,9 @@ A StreamSession opens /_stcore/stream and speaks protobuf BackMsg/ForwardMsg as 
 a rerun request carries every widget's current value (and the fragment id when the widget lives
 in a fragment), the page is switched by its script hash, and messages the tab has already received
 are named by hash so the server can skip them. It keeps the widgets of the last run to choose from.
+Used by the load test and by the tests that change controls the way a browser does, fast.
 """
+import random
 import time
 from dataclasses import dataclass
 
@@ -65,8 +67,9 @@ def _widget(element, fragment):
 class StreamSession:
     def __init__(self, url, page, timeout=120):
         host = url.split("//", 1)[1]
+        # Entered by hand: a tab outlives any one block (the load test keeps it across pages).
         self.ws = connect(f"ws://{host}/_stcore/stream", subprotocols=["streamlit"], open_timeout=30,
-                          origin=url, max_size=None)
+                          origin=url, max_size=None).__enter__()
         self.timeout = timeout
         self.pages = {}            # url path -> script hash
         self.page_hash = ""        # the page this tab shows, sent with every rerun as the browser does
@@ -77,7 +80,13 @@ class StreamSession:
         self._rerun(page_name=page)
 
     def close(self):
-        self.ws.close()
+        self.ws.__exit__(None, None, None)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
 
     def goto(self, page):
         """Open another page as the sidebar link does; returns the seconds until its run finished."""
@@ -130,3 +139,25 @@ class StreamSession:
                 return time.perf_counter() - t0
             elif kind == "page_not_found":
                 raise RuntimeError("page not found")
+
+
+UPLOAD_SOURCES = ("typed", "image")   # choices that wait for an upload or typing: not a single change
+
+
+def random_change(session, rng=random):
+    """A random enabled control of the page and a random legal value for it (the seed stays)."""
+    widgets = [w for w in session.widgets.values() if not w.disabled and w.key != "seed"]
+    while widgets:
+        w = rng.choice(widgets)
+        if w.kind in ("slider", "number_input"):
+            lo, hi, is_int = w.choices
+            if is_int and hi - lo < 10_000:
+                return w, rng.randint(int(lo), int(hi))
+        elif w.kind == "toggle":
+            return w, not session.values.get(w.id)
+        else:
+            options = [o for o in w.choices if o not in UPLOAD_SOURCES]
+            if options:
+                return w, rng.choice(options)
+        widgets.remove(w)
+    return None, None

@@ -1,0 +1,35 @@
+"""Controls changed the way a browser changes them, over Streamlit's websocket: every widget's
+value goes back with each rerun, and a widget whose range moved is a new widget to Streamlit."""
+import random
+
+import pytest
+
+from stream_session import StreamSession, random_change
+
+PAGES = ("attention", "building_blocks", "convolution", "digits_cnn", "minilm_attention", "normalization",
+         "pooling", "recurrent", "time_series")
+
+
+def widget(session, key):
+    return next(w for w in session.widgets.values() if w.key == key)
+
+
+def test_a_step_beyond_a_shortened_series_is_pulled_back_into_range(app):
+    with StreamSession(app, "time_series") as s:
+        s.change(widget(s, "ts.len"), 600)
+        s.change(widget(s, "ts.t"), 500)
+        s.change(widget(s, "ts.window"), 16)        # the step's range moves: a new widget to Streamlit
+        assert s.values[widget(s, "ts.t").id] == 500
+        s.change(widget(s, "ts.len"), 152)          # the series ends before step 500 now
+        t = widget(s, "ts.t")
+        lo, hi, _ = t.choices
+        assert hi == 151 and s.values[t.id] == hi
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_random_changes_never_raise(app, page):
+    rng = random.Random(f"{page}-changes")
+    with StreamSession(app, page) as s:
+        for _ in range(15):
+            w, value = random_change(s, rng)
+            s.change(w, value)         # raises on an exception shown in the page
