@@ -78,9 +78,10 @@ def chart(fig, key, on_click=None):
     if isinstance(fig, go.Figure):
         # Figures come from shared caches and are only read: their dict is made once, not at each
         # rerun (a deep copy of every array, 5-10% of a page's rerun).
-        if getattr(fig, "_plain_spec", None) is None:
-            fig._plain_spec = plain(fig)
-        fig = fig._plain_spec
+        memo = fig.__dict__      # not getattr: asking a Built figure for a missing name builds its tree
+        if memo.get("_plain_spec") is None:
+            memo["_plain_spec"] = plain(fig)
+        fig = memo["_plain_spec"]
     fig = _Finished(fig)
     fmt = st.session_state.get("imgfmt", "png")
     # theme=None: Streamlit's chart theme restyles every figure in the browser at each draw, which
