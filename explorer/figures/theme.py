@@ -130,6 +130,9 @@ def add_player(fig, frames, labels, *, duration=700, prefix="step ", active=0, *
                                         args=[[None], dict(mode="immediate", frame=dict(duration=0),
                                                            transition=dict(duration=0))])])])
     if isinstance(fig, Spec):
+        for frame in frames:   # a frame's trace of no type would become a scatter when validated
+            for idx, trace in zip(frame.get("traces", ()), frame["data"]):
+                trace.setdefault("type", fig.data[idx].get("type", "scatter"))
         return fig.figure(frames)
     spec = fig.to_plotly_json()
     return go.Figure(dict(data=spec["data"], layout=spec["layout"], frames=frames), _validate=False)
