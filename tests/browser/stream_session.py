@@ -24,7 +24,7 @@ class Widget:
     kind: str           # slider, number_input, selectbox, radio, toggle
     default: object     # the value the server set (set=True) or the widget's default
     set: bool
-    choices: object     # (lo, hi, is_int) for numbers, the option labels for choices
+    choices: object     # (lo, hi, step, is_int) for numbers, the option labels for choices
     disabled: bool
     fragment: str
 
@@ -51,10 +51,12 @@ def _widget(element, fragment):
     w = getattr(element, kind, None)
     if kind == "slider" and not w.options and w.data_type == w.INT:
         value = (w.value if w.set_value else w.default)[0]
-        return Widget(w.id, kind, value, w.set_value, (int(w.min), int(w.max), True), w.disabled, fragment)
+        return Widget(w.id, kind, value, w.set_value, (int(w.min), int(w.max), int(w.step) or 1, True), w.disabled,
+                      fragment)
     if kind == "number_input" and w.has_min and w.has_max:
         value = w.value if w.set_value else w.default
-        return Widget(w.id, kind, value, w.set_value, (w.min, w.max, w.data_type == w.INT), w.disabled, fragment)
+        return Widget(w.id, kind, value, w.set_value, (w.min, w.max, w.step or 1, w.data_type == w.INT), w.disabled,
+                      fragment)
     if kind in ("selectbox", "radio") and w.options:
         value = w.raw_value if w.set_value else (w.options[w.default] if w.HasField("default") else None)
         return Widget(w.id, kind, value, w.set_value, list(w.options), w.disabled, fragment)
@@ -145,14 +147,14 @@ UPLOAD_SOURCES = ("typed", "image")   # choices that wait for an upload or typin
 
 
 def random_change(session, rng=random):
-    """A random enabled control of the page and a random legal value for it (the seed stays)."""
+    """A random enabled control of the page and a random value a learner could give it (the seed stays)."""
     widgets = [w for w in session.widgets.values() if not w.disabled and w.key != "seed"]
     while widgets:
         w = rng.choice(widgets)
         if w.kind in ("slider", "number_input"):
-            lo, hi, is_int = w.choices
-            if is_int and hi - lo < 10_000:
-                return w, rng.randint(int(lo), int(hi))
+            lo, hi, step, is_int = w.choices
+            if is_int and (hi - lo) / step < 10_000:   # a value the widget's arrows or drag can reach
+                return w, int(lo + step * rng.randint(0, int((hi - lo) // step)))
         elif w.kind == "toggle":
             return w, not session.values.get(w.id)
         else:

@@ -22,7 +22,7 @@ def test_a_step_beyond_a_shortened_series_is_pulled_back_into_range(app):
         assert s.values[widget(s, "ts.t").id] == 500
         s.change(widget(s, "ts.len"), 152)          # the series ends before step 500 now
         t = widget(s, "ts.t")
-        lo, hi, _ = t.choices
+        lo, hi, _, _ = t.choices
         assert hi == 151 and s.values[t.id] == hi
 
 
