@@ -12,8 +12,7 @@ from _plotly_utils.utils import to_typed_array_spec
 
 from .. import digits
 from .spec import Spec, returns_figure
-from .theme import (ACCENT, DIVERGING, FONT, HIGHLIGHT, SEQUENTIAL, as_numpy, card, cell_outlines, finish, heatmap,
-                    x_axis_id)
+from .theme import ACCENT, DIVERGING, FONT, HIGHLIGHT, SEQUENTIAL, as_numpy, card, cell_outlines, finish, heatmap
 
 DRAWN = {"conv1": "relu1", "pool1": "pool1", "conv2": "relu2", "pool2": "pool2"}  # what each column shows
 TITLES = {"input": "input", "conv1": "conv1<br>+ ReLU", "pool1": "max<br>pool 1", "conv2": "conv2<br>+ ReLU",
@@ -152,7 +151,7 @@ def _shape_text(a):
 
 def _square(fig, row, col):
     """Matrix axes without ticks: row 0 on top, square cells."""
-    x_name = x_axis_id(fig, row, col)
+    x_name = fig.axes(row, col)[0]
     fig.update_xaxes(visible=False, constrain="domain", row=row, col=col)
     fig.update_yaxes(visible=False, autorange="reversed", scaleanchor=x_name, constrain="domain", row=row, col=col)
 

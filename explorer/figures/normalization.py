@@ -12,7 +12,7 @@ from plotly.colors import qualitative
 
 from .spec import Spec, returns_figure
 from .theme import (DIVERGING, HIGHLIGHT, MAX_ANNOTATED_CELLS, add_player, as_numpy, card, evenly_spaced, finish,
-                    outline_trace, symmetric_range, x_axis_id)
+                    outline_trace, symmetric_range)
 
 PALETTE = qualitative.Plotly            # one colour per statistic, cycled when there are more
 NORM_COLORS = {"BatchNorm": "#1f77b4", "LayerNorm": "#d62728", "GroupNorm": "#2ca02c",
@@ -108,7 +108,7 @@ def _block_axes(fig, xticks, yticks, row=1, col=1, side="top"):
     fig.update_xaxes(tickvals=xticks[0], ticktext=xticks[1], showgrid=False, zeroline=False, side=side,
                      row=row, col=col)
     fig.update_yaxes(tickvals=yticks[0], ticktext=yticks[1], showgrid=False, zeroline=False, autorange="reversed",
-                     scaleanchor=x_axis_id(fig, row, col), row=row, col=col)
+                     scaleanchor=fig.axes(row, col)[0], row=row, col=col)
 
 
 @returns_figure

@@ -3,9 +3,10 @@
 Every property plotly's Figure sets is validated and routed through its update machinery: about
 0.3 ms each, so a grid of heatmaps cost 50-100 ms to build while its trace took 3 ms. A Spec
 collects the same layout as dicts (make_subplots' grid is computed once per shape and copied) and
-becomes a real go.Figure once, at the end, without a second validation. Traces are still plotly
-objects (their constructors validate cheaply), and with VALIDATE set, as the tests do, the finished
-figure is validated in full, so a misspelt property fails there.
+is finished as a Built figure: a go.Figure that hands its dict to the page as is and makes plotly's
+object tree only if something reads it. Traces are still plotly objects (their constructors
+validate cheaply), and with VALIDATE set, as the tests do, the finished figure is a validated
+go.Figure, so a misspelt property fails there.
 """
 import copy
 import functools

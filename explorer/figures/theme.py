@@ -68,19 +68,12 @@ def outline_trace(cells, color=HIGHLIGHT, width=3, name="window", pad=0.5):
 
 
 def grid_axes(fig, row, col, nrows, ncols, title=None):
-    """Matrix-style axes: row 0 at the top, square cells, no grid lines, integer ticks."""
-    x_name = x_axis_id(fig, row, col)
+    """On a Spec's cell, matrix-style axes: row 0 at the top, square cells, no grid lines, integer ticks."""
+    x_name = fig.axes(row, col)[0]
     fig.update_yaxes(autorange="reversed", scaleanchor=x_name, constrain="domain", showgrid=False,
                      zeroline=False, row=row, col=col, dtick=1 if nrows <= 16 else None, title_text=None)
     fig.update_xaxes(showgrid=False, zeroline=False, row=row, col=col, constrain="domain",
                      dtick=1 if ncols <= 16 else None, title_text=title)
-
-
-def x_axis_id(fig, row, col):
-    """The id ("x2") of a subplot's x axis, as scaleanchor takes it."""
-    if isinstance(fig, Spec):
-        return fig.axes(row, col)[0]
-    return fig.get_subplot(row, col).xaxis.plotly_name.replace("axis", "")
 
 
 def plain(fig):
