@@ -6,6 +6,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from explorer import ExplorerError
+from explorer.figures import margins
 from explorer.figures.theme import TEMPLATE, plain
 
 from . import state
@@ -65,7 +66,8 @@ class _Finished(go.Figure):
         pass
 
     def to_dict(self):
-        return {**self._spec, "layout": {**self._spec.get("layout", {}), "template": TEMPLATE}}  # cached: not modified
+        spec = margins.reserve(self._spec)   # cached: not modified
+        return {**spec, "layout": {**spec.get("layout", {}), "template": TEMPLATE}}
 
 
 def chart(fig, key, on_click=None):

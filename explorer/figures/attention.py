@@ -515,6 +515,7 @@ def entropy_vs_scale(trace, b=0, head=0, query_tokens=None, key_tokens=None, mul
     thinned = " (evenly spread subset of rows and keys)" if (len(rows), len(cols)) != (L, S) else ""
     finish(fig, height=min(720, 280 + 20 * len(rows)),
            title=f"Why scale the scores, {_head_title(trace, head)}{thinned}")
+    fig.update_layout(margin=dict(r=20))   # the log axis' last label reaches past the plot's right edge
     return add_player(fig, frames, [f"×{m:.3g}" for m in mults], prefix="scale ", active=start)
 
 

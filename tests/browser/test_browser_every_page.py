@@ -45,3 +45,17 @@ def test_the_seed_in_a_link_is_the_seed_on_the_page(app, page, path):
     page.wait_for_function("() => location.search.includes('seed=77')", timeout=60_000)
     _no_traceback(page)
     assert page.console_errors == []
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_every_chart_is_drawn_once_in_the_margins_it_asked_for(app, page, path):
+    """plotly.js draws a chart again, whole, when its labels, colour bars, legends or sliders need
+    wider margins than the figure asked for: a chart that asked enough is drawn once."""
+    open_page(page, f"{app}/{path}", chart_count=1, timeout=240_000)
+    page.wait_for_timeout(1000)
+    wider = page.evaluate("""() => Array.from(document.querySelectorAll('.js-plotly-plot'), g => {
+        const L = g._fullLayout, sides = ['l', 'r', 't', 'b'];
+        return sides.some(s => L._size[s] > L.margin[s] + 1)
+            ? `${(L.title && L.title.text) || 'untitled'}: asked ${sides.map(s => L.margin[s])}, drawn with ${sides.map(s => L._size[s])}`
+            : null; }).filter(Boolean)""")
+    assert wider == []
