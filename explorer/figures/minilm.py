@@ -6,7 +6,6 @@ The single-head heatmap and the lines view are the Attention page's own figures
 """
 import numpy as np
 import plotly.graph_objects as go
-from _plotly_utils.utils import to_typed_array_spec
 
 from .spec import Spec, returns_figure
 from .theme import DIVERGING, FONT, HIGHLIGHT, SEQUENTIAL, add_player, as_numpy, card, evenly_spaced, finish, \
@@ -20,53 +19,54 @@ def model_view(attentions, selected=None):
     """A layers x heads grid of attention maps (rows = layers, queries down, keys across).
 
     `attentions` are the model's own (1, heads, L, L) per layer; `selected` = (layer, head) is framed.
-    Each thumbnail carries one large transparent marker whose customdata is (layer, head), so that a
-    click selects the head. Built from plain dicts: 72 subplots through plotly's validation take seconds.
+    The thumbnails are tiles of one heatmap, `thumbnail_origin` places them: the browser draws one
+    picture instead of 72 small plots (14 700 SVG elements, ten times the drawing time). One marker
+    per thumbnail, transparent, carries (layer, head) as its customdata, so a click selects the head.
     """
     layers, heads = len(attentions), attentions[0].shape[1]
     L = attentions[0].shape[-1]
     keep = evenly_spaced(L, MAX_THUMB)
-    gap_x, gap_y = 0.006, 0.02
-    width, height = (1 - gap_x * (heads - 1)) / heads, (1 - gap_y * (layers - 1)) / layers
-    data, layout, annotations = [], {}, []
+    n = len(keep)
+    z = np.full((layers * (n + 1) - 1, heads * (n + 1) - 1), np.nan, dtype=np.float32)
     for layer, att in enumerate(attentions):
-        a = as_numpy(att[0])[:, keep][:, :, keep].astype(np.float32)          # (heads, l, l)
+        a = as_numpy(att[0])[:, keep][:, :, keep]                                  # (heads, n, n)
         for h in range(heads):
-            n = layer * heads + h + 1
-            xa, ya = ("x", "y") if n == 1 else (f"x{n}", f"y{n}")
-            x0 = h * (width + gap_x)
-            y1 = 1 - layer * (height + gap_y)
-            layout[f"xaxis{'' if n == 1 else n}"] = dict(domain=[x0, x0 + width], anchor=ya, visible=False,
-                                                          range=[-0.5, len(keep) - 0.5], fixedrange=True)
-            layout[f"yaxis{'' if n == 1 else n}"] = dict(domain=[y1 - height, y1], anchor=xa, visible=False,
-                                                          range=[len(keep) - 0.5, -0.5], fixedrange=True)
-            data.append(dict(type="heatmap", z=to_typed_array_spec(a[h]), zmin=0, zmax=1, colorscale=SEQUENTIAL,
-                             showscale=False, hoverinfo="skip", name=f"layer {layer} head {h}", xaxis=xa, yaxis=ya))
-            mid = (len(keep) - 1) / 2
-            data.append(dict(type="scatter", x=[mid], y=[mid], mode="markers", xaxis=xa, yaxis=ya,
-                             marker=dict(size=70, symbol="square", opacity=0.01), customdata=[[layer, h]],
-                             name=f"select layer {layer} head {h}",
-                             hovertemplate=f"layer {layer}, head {h}<br>click to look closer<extra></extra>"))
-            if selected == (layer, h):
-                pad = len(keep) / 2
-                xs = [mid - pad, mid + pad, mid + pad, mid - pad, mid - pad]
-                ys = [mid - pad, mid - pad, mid + pad, mid + pad, mid - pad]
-                data.append(dict(type="scatter", x=xs, y=ys, mode="lines", line=dict(color=HIGHLIGHT, width=4),
-                                 hoverinfo="skip", name="selected head", xaxis=xa, yaxis=ya))
-            if layer == 0:
-                annotations.append(dict(x=x0 + width / 2, y=1, xref="paper", yref="paper", yanchor="bottom",
-                                        text=str(h), showarrow=False, font=dict(size=13)))
-        annotations.append(dict(x=0, y=1 - layer * (height + gap_y) - height / 2, xref="paper", yref="paper",
-                                xanchor="right", xshift=-6, text=f"layer {layer}", showarrow=False,
-                                font=dict(size=12)))
-    annotations.append(dict(x=0, y=1, xref="paper", yref="paper", xanchor="right", yanchor="bottom", xshift=-6,
-                            text="head", showarrow=False, font=dict(size=12)))
-    cut = len(keep) < L
-    layout.update(annotations=annotations, showlegend=False, height=92 * layers + 50, font=FONT,
-                  margin=dict(l=60, r=10, t=30, b=10), hovermode="closest", dragmode=False)
-    fig = go.Figure(dict(data=data, layout=layout), _validate=False)
-    fig.layout.meta = dict(thinned=cut, shown=len(keep), tokens=L)
-    return fig
+            r, c = thumbnail_origin(layer, h, n)
+            z[r:r + n, c:c + n] = a[h]
+    mid = (n - 1) / 2
+    centres = [(layer, h, *thumbnail_origin(layer, h, n)) for layer in range(layers) for h in range(heads)]
+    fig = Spec(go.Heatmap(z=z, zmin=0, zmax=1, colorscale=SEQUENTIAL, showscale=False, hoverinfo="skip",
+                          name="attention maps"))
+    fig.add_trace(dict(type="scatter", mode="markers", name="select a head",
+                       x=[c + mid for *_, c in centres], y=[r + mid for _, _, r, _ in centres],
+                       customdata=[[layer, h] for layer, h, *_ in centres],
+                       marker=dict(size=70, symbol="square", opacity=0.01),
+                       hovertemplate="layer %{customdata[0]}, head %{customdata[1]}<br>click to look closer"
+                                     "<extra></extra>"))
+    if selected is not None:
+        r, c = thumbnail_origin(*selected, n)
+        xs = [c - 0.5, c + n - 0.5, c + n - 0.5, c - 0.5, c - 0.5]
+        ys = [r - 0.5, r - 0.5, r + n - 0.5, r + n - 0.5, r - 0.5]
+        fig.add_trace(dict(type="scatter", x=xs, y=ys, mode="lines", line=dict(color=HIGHLIGHT, width=4),
+                           hoverinfo="skip", name="selected head"))
+    fig.update_xaxes(side="top", tickvals=[thumbnail_origin(0, h, n)[1] + mid for h in range(heads)],
+                     ticktext=[str(h) for h in range(heads)], ticks="", showgrid=False, zeroline=False,
+                     range=[-0.5, z.shape[1] - 0.5], fixedrange=True, tickfont=dict(size=13))
+    fig.update_yaxes(tickvals=[thumbnail_origin(layer, 0, n)[0] + mid for layer in range(layers)],
+                     ticktext=[f"layer {layer}" for layer in range(layers)], ticks="", showgrid=False,
+                     zeroline=False, range=[z.shape[0] - 0.5, -0.5], fixedrange=True, tickfont=dict(size=12))
+    fig.add_annotation(x=0, y=1, xref="paper", yref="paper", xanchor="right", yanchor="bottom", xshift=-6,
+                       text="head", showarrow=False, font=dict(size=12))
+    fig.update_layout(showlegend=False, height=92 * layers + 50, font=FONT, margin=dict(l=60, r=10, t=30, b=10),
+                      hovermode="closest", dragmode=False, plot_bgcolor="rgba(0,0,0,0)",
+                      meta=dict(thinned=n < L, shown=n, tokens=L))
+    return fig.figure()
+
+
+def thumbnail_origin(layer, head, shown):
+    """(row, column) of the model view's cell where the thumbnail of (layer, head) starts: thumbnails
+    of `shown` x `shown` cells, one empty cell between neighbours."""
+    return layer * (shown + 1), head * (shown + 1)
 
 
 @returns_figure

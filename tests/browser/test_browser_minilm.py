@@ -14,8 +14,9 @@ def _chart_with(pg, name):
 def test_the_page_loads_with_every_head(app, page):
     open_page(page, f"{app}/minilm_attention", chart_count=CHARTS, timeout=180_000)
     assert page.get_by_role("heading", name="Attention in a pretrained transformer").is_visible()
-    maps = [d for d in plot_data(page, 0) if d["type"] == "heatmap"]
-    assert len(maps) == 72 and len(maps[0]["z"]) == 13          # 13 word pieces in the default sentence
+    (maps,) = [d for d in plot_data(page, 0) if d["type"] == "heatmap"]
+    # 6 layers x 12 heads of 13 x 13 (the default sentence's word pieces), one empty cell apart
+    assert len(maps["z"]) == 6 * 14 - 1 and len(maps["z"][0]) == 12 * 14 - 1
     assert page.get_by_text("match the attentions the model reports").is_visible()
     assert page.console_errors == []
 
@@ -24,10 +25,11 @@ def test_clicking_a_thumbnail_selects_its_head(app, page):
     open_page(page, f"{app}/minilm_attention", chart_count=CHARTS, timeout=180_000)
     box = page.evaluate("""() => { const gd = document.querySelectorAll('.js-plotly-plot')[0];
         gd.scrollIntoView();
-        const t = gd._fullData.find(d => d.name === 'select layer 3 head 7');
-        const xa = gd._fullLayout[t.xaxis.replace('x', 'xaxis')], ya = gd._fullLayout[t.yaxis.replace('y', 'yaxis')];
+        const t = gd._fullData.find(d => d.name === 'select a head');
+        const i = t.customdata.findIndex(c => c[0] === 3 && c[1] === 7);
+        const xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis;
         const r = gd.getBoundingClientRect();
-        return {x: r.left + xa._offset + xa.l2p(t.x[0]) + 5, y: r.top + ya._offset + ya.l2p(t.y[0]) - 5}; }""")
+        return {x: r.left + xa._offset + xa.l2p(t.x[i]) + 5, y: r.top + ya._offset + ya.l2p(t.y[i]) - 5}; }""")
     page.mouse.click(box["x"], box["y"])
     page.wait_for_function(
         "() => location.search.includes('minilm.layer=3') && location.search.includes('minilm.head=7')", timeout=30_000)
@@ -45,7 +47,8 @@ def test_a_typed_sentence_redraws_the_views(app, page):
     box.press("Enter")
     page.wait_for_function("() => location.search.includes('minilm.text=')", timeout=30_000)
     wait_idle(page)
-    page.wait_for_function("""() => document.querySelectorAll('.js-plotly-plot')[0]._fullData[0].z.length === 9""",
+    # 9 word pieces: 6 layers of 9 rows, one empty row apart
+    page.wait_for_function("""() => document.querySelectorAll('.js-plotly-plot')[0]._fullData[0].z.length === 6 * 10 - 1""",
                            timeout=60_000)
     assert page.get_by_text("9 word pieces").is_visible()
     assert page.console_errors == []

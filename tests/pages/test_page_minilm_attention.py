@@ -1,5 +1,6 @@
 """The MiniLM page: real word pieces, every head drawn from the model's own attentions, one head's math
 with real numbers equal to the model's, every head checked, and clear messages for bad sentences."""
+import numpy as np
 import pytest
 import torch
 from apptest import array, figures, run_page, texts, through_app
@@ -37,10 +38,12 @@ def test_defaults_show_every_head_and_the_math_of_it_in_head_0(model):
     at = run_page(PAGE)
     _check_ok(at)
     att = _reported(model, DEFAULT)
-    view = _figure_with(at, "layer 0 head 0")
-    maps = {d["name"]: d for d in view["data"] if d["type"] == "heatmap"}
-    assert len(maps) == 72
-    assert torch.allclose(torch.tensor(array(maps["layer 5 head 11"]["z"])), att[5][0, 11], atol=1e-6)
+    view = _figure_with(at, "attention maps")
+    z = np.array(array(next(d for d in view["data"] if d["name"] == "attention maps")["z"]), dtype=float)
+    L = att[0].shape[-1]
+    assert z.shape == (6 * (L + 1) - 1, 12 * (L + 1) - 1)                 # 72 thumbnails, one cell apart
+    last = z[5 * (L + 1):5 * (L + 1) + L, 11 * (L + 1):11 * (L + 1) + L]   # layer 5, head 11
+    assert np.allclose(last, att[5][0, 11].numpy(), atol=1e-6)
     assert any("13 word pieces" in c.value and "`because`" in c.value for c in at.caption)
     assert any("The math of head 0 for the query “it”" in h.value for h in at.subheader)
     table = at.dataframe[0].value
@@ -57,8 +60,11 @@ def test_a_chosen_head_and_query_show_the_models_numbers(model, layer, head, que
     att = _reported(model, DEFAULT)
     heat = _figure_with(at, "selected head")   # the model view frames the selected head
     frame = next(d for d in heat["data"] if d.get("name") == "selected head")
-    target = next(d for d in heat["data"] if d.get("name") == f"layer {layer} head {head}")
-    assert frame["xaxis"] == target["xaxis"]
+    targets = next(d for d in heat["data"] if d.get("name") == "select a head")
+    x, y = next((x, y) for c, x, y in zip(targets["customdata"], array(targets["x"]), array(targets["y"]))
+                if list(c) == [layer, head])
+    xs, ys = array(frame["x"]), array(frame["y"])
+    assert min(xs) < x < max(xs) and min(ys) < y < max(ys)   # the frame runs round the chosen head's thumbnail
     table = at.dataframe[0].value
     assert table["weight (ours)"].tolist() == pytest.approx(att[layer][0, head, query].tolist(), abs=1e-5)
     assert f"layer {layer}, head {head} match" in texts(at)
