@@ -27,8 +27,9 @@ _SLIDER_BELOW_PAD = 86      # a player's slider under the plot: current value, r
 
 
 def reserve(fig):
-    """`fig` (a figure dict) with its margins raised to what its parts are estimated to need.
-    A new dict: the given one may be a cached figure and is not changed."""
+    """`fig` (a figure dict) with its margins raised to what its parts are estimated to need: a new
+    dict when a margin grows, `fig` itself when none does. `fig` may be a cached figure and is
+    never changed."""
     layout = fig.get("layout", {})
     margin = layout.get("margin", {})
     font = _size(layout.get("font"), 12)
