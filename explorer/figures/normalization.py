@@ -291,7 +291,7 @@ def affine_stage(trace, max_features=12, max_points=MAX_POINTS):
     fig.update_yaxes(title_text="γ·x̂ + β", row=1, col=2)
     fig.update_layout(barmode="group")
     finish(fig, height=400)
-    return fig.update_layout(showlegend=True, legend=dict(orientation="h", x=0, y=-0.22, xanchor="left"))
+    return fig.update_layout(showlegend=True, legend=dict(orientation="h", x=0, y=-0.35, xanchor="left"))
 
 
 @returns_figure
@@ -336,7 +336,7 @@ def train_vs_eval(run, channel=0, max_points=MAX_POINTS):
     fig.update_xaxes(title_text=f"input, channel {channel}")
     fig.update_yaxes(title_text="output")
     finish(fig, height=360, title="The same input in train and eval mode")
-    fig.update_layout(showlegend=True, legend=dict(orientation="h", y=-0.2))
+    fig.update_layout(showlegend=True, legend=dict(orientation="h", y=-0.35))
     return fig
 
 

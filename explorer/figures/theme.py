@@ -107,15 +107,17 @@ def add_player(fig, frames, labels, *, duration=700, prefix="step ", active=0, *
     of hundreds of frame objects would cost more than the whole trace, so they are attached as is.
     `active` is the step shown first; `slider` overrides the slider's other properties (x, len).
     """
+    # below an x-axis title, not over it: a title line is about 30 px
+    below = 30 if _has_bottom_title(fig.layout if isinstance(fig, Spec) else fig.layout.to_plotly_json()) else 0
     steps = [dict(method="animate", label=str(lab),
                   args=[[f["name"]], dict(mode="immediate", frame=dict(duration=0, redraw=True),
                                           transition=dict(duration=0))])
              for f, lab in zip(frames, labels)]
     fig.update_layout(
-        sliders=[dict(dict(active=active, steps=steps, x=0.1, len=0.9, y=0, yanchor="top", pad=dict(t=40),
+        sliders=[dict(dict(active=active, steps=steps, x=0.1, len=0.9, y=0, yanchor="top", pad=dict(t=40 + below),
                            currentvalue=dict(prefix=prefix, font=dict(size=14))), **slider)],
         updatemenus=[dict(type="buttons", direction="left", x=0.0, y=0, yanchor="top", xanchor="left",
-                          pad=dict(t=58, r=10), showactive=False,
+                          pad=dict(t=58 + below, r=10), showactive=False,
                           buttons=[dict(label="▶", method="animate",
                                         args=[None, dict(frame=dict(duration=duration, redraw=True),
                                                          fromcurrent=True, transition=dict(duration=0))]),
@@ -129,6 +131,15 @@ def add_player(fig, frames, labels, *, duration=700, prefix="step ", active=0, *
         return fig.figure(frames)
     spec = fig.to_plotly_json()
     return go.Figure(dict(data=spec["data"], layout=spec["layout"], frames=frames), _validate=False)
+
+
+def _has_bottom_title(layout):
+    for name, axis in layout.items():
+        if name.startswith("xaxis") and isinstance(axis, dict) and axis.get("side", "bottom") == "bottom":
+            title = axis.get("title")
+            if (title.get("text") if isinstance(title, dict) else title):
+                return True
+    return False
 
 
 def outline_dict(cells, color=HIGHLIGHT, width=3):

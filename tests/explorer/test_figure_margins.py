@@ -6,7 +6,8 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from explorer.figures import margins
-from explorer.figures.spec import _typed
+from explorer.figures.spec import Spec, _typed
+from explorer.figures.theme import add_player
 
 FONT = 14
 PX_PER_CHAR = FONT * 0.6    # the estimate's average glyph: 8.4 px at 14 px
@@ -120,3 +121,18 @@ def test_a_figure_that_asks_for_enough_is_returned_as_is():
     fig = go.Figure(go.Scatter(x=[0, 1], y=[0, 1])).update_layout(margin=dict(l=200, r=200, t=200, b=200))
     spec = fig.to_plotly_json()
     assert margins.reserve(spec) is spec
+
+
+def _player(title):
+    fig = Spec(go.Scatter(x=[0, 1], y=[0, 1]))
+    if title:
+        fig.update_xaxes(title_text=title)
+    frames = [dict(name=str(i), traces=[0], data=[dict(type="scatter", x=[0, 1], y=[i, i])]) for i in range(3)]
+    return add_player(fig, frames, ["a", "b", "c"]).to_plotly_json()["layout"]
+
+
+def test_a_player_under_an_axis_title_starts_a_title_line_lower():
+    plain, titled = _player(None), _player("batches seen")
+    # a 14 px title is drawn about 30 px below the tick labels: slider and buttons start below it
+    assert titled["sliders"][0]["pad"]["t"] - plain["sliders"][0]["pad"]["t"] >= 14 * 1.3 + 10
+    assert titled["updatemenus"][0]["pad"]["t"] - plain["updatemenus"][0]["pad"]["t"] >= 14 * 1.3 + 10
