@@ -24,8 +24,11 @@ NOT_TOP = "#9a9a9a"
 def network(acts, probs, selected=None, window=None):
     """Input, every channel's feature map at every traced stage, and the class probabilities.
 
-    Built from plain dicts: a figure of some sixty small maps is rebuilt on every click, and plotly's
-    validation of that many subplots would cost seconds.
+    One pair of axes per stage: its maps are heatmaps side by side in cell coordinates, placed by
+    `map_origin`, and one transparent marker trace per stage carries every cell's hover and click.
+    The browser draws six plots instead of some fifty (each plot is hundreds of SVG elements, and a
+    change of test image redraws them all). Built from plain dicts: plotly's validation of this many
+    traces would cost more than the forward pass.
 
     Args:
         acts: explorer.digits.activations(model, image).
@@ -40,51 +43,51 @@ def network(acts, probs, selected=None, window=None):
     rows = maps["conv1"].shape[0]
     groups = [("input", 1, 2.6)] + [(s, math.ceil(maps[s].shape[0] / rows), 1.0) for s in digits.TRACED]
     groups.append(("probs", 1, 1.8))
-    x_domains = _columns(groups, gap=0.008, group_gap=0.03)
-    y_domains = [(1 - (r + 1) / rows + 0.006, 1 - r / rows - 0.006) for r in range(rows)]
+    x_domains = _columns(groups, group_gap=0.03)
     data, layout = [], {}
-    axis = iter(range(1, 10_000))
 
-    def panel(x_dom, y_dom, grid=None):
-        """A new pair of axes; with grid = (H, W), a map's square cells with row 0 on top."""
-        n = next(axis)
+    def axes(n, x_dom, y_dom, extent=None):
+        """Axes pair n; with extent = (rows, cols) of cells, square cells with row 0 on top and fixed
+        ranges (the click markers must not widen them)."""
         xa, ya = ("x", "y") if n == 1 else (f"x{n}", f"y{n}")
         xaxis = dict(domain=list(x_dom), anchor=ya, visible=False, constrain="domain")
         yaxis = dict(domain=list(y_dom), anchor=xa, visible=False, constrain="domain")
-        if grid is not None:  # fixed ranges: the click markers must not widen them
-            xaxis.update(range=[-0.5, grid[1] - 0.5])
-            yaxis.update(range=[grid[0] - 0.5, -0.5], scaleanchor=xa)
+        if extent is not None:
+            xaxis.update(range=[-0.5, extent[1] - 0.5])
+            yaxis.update(range=[extent[0] - 0.5, -0.5], scaleanchor=xa)
         layout[f"xaxis{'' if n == 1 else n}"] = xaxis
         layout[f"yaxis{'' if n == 1 else n}"] = yaxis
         return dict(xaxis=xa, yaxis=ya)
 
-    where = {}
-    where["input", 0] = panel(x_domains["input"][0], (0.2, 0.8), image.shape)
-    data.append(_map(image, INPUT_COLOURS, 1.0, "input", where["input", 0]))
-    data.append(_cells("input", 0, image, where["input", 0]))
+    at = {"input": axes(1, x_domains["input"], (0.2, 0.8), image.shape)}
+    data.append(_map(image, INPUT_COLOURS, 1.0, "input", (0, 0), at["input"]))
+    data.append(_cells("input", image[None], 1, at["input"]))
     h, w = image.shape
     data.append(dict(type="scatter", x=[-0.5, w - 0.5, w - 0.5, -0.5, -0.5], y=[-0.5, -0.5, h - 0.5, h - 0.5, -0.5],
                      mode="lines", line=dict(color=NOT_TOP, width=1), hoverinfo="skip", name="paper edge",
-                     **where["input", 0]))
-    for stage in digits.TRACED:
+                     **at["input"]))
+    for n, stage in enumerate(digits.TRACED, start=2):
         stack = maps[stage]
+        at[stage] = axes(n, x_domains[stage], (0, 1), tiles_extent(stack.shape, rows))
         top = float(stack.max()) or 1.0
         for c in range(stack.shape[0]):
-            where[stage, c] = panel(x_domains[stage][c // rows], y_domains[c % rows], stack[c].shape)
-            data.append(_map(stack[c], SEQUENTIAL, top, f"{stage} channel {c}", where[stage, c]))
-            data.append(_cells(stage, c, stack[c], where[stage, c]))
+            data.append(_map(stack[c], SEQUENTIAL, top, f"{stage} channel {c}", map_origin(c, rows, stack.shape[1:]),
+                             at[stage]))
+        data.append(_cells(stage, stack, rows, at[stage]))
+    origin = {"input": lambda c: (0, 0)}
+    origin.update({s: (lambda c, s=s: map_origin(c, rows, maps[s].shape[1:])) for s in digits.TRACED})
     if window is not None:
         source, channels, cells = window
+        stage = "input" if source == "input" else _column_of(source)
         for c in channels:
-            at = where["input", 0] if source == "input" else where[_column_of(source), c]
-            data.append(_outline(cells, HIGHLIGHT, 2, "window", at))
-    if selected is not None and (selected[0], selected[1]) in where:
+            data.append(_outline(cells, origin[stage](c), HIGHLIGHT, 2, "window", at[stage]))
+    if selected is not None and selected[0] in digits.TRACED and 0 <= selected[1] < maps[selected[0]].shape[0]:
         stage, c, i, j = selected
-        data.append(_outline([(i, j)], HIGHLIGHT, 4, "selected", where[stage, c]))
+        data.append(_outline([(i, j)], origin[stage](c), HIGHLIGHT, 4, "selected", at[stage]))
 
     p = as_numpy(probs)
     best = int(p.argmax())
-    bars = panel(x_domains["probs"][0], (0.05, 0.95))
+    bars = axes(len(digits.TRACED) + 2, x_domains["probs"], (0.05, 0.95))
     data.append(dict(type="bar", y=[str(k) for k in range(len(p))], x=p.tolist(), orientation="h",
                      name="probabilities", marker=dict(color=[ACCENT if k == best else NOT_TOP for k in range(len(p))]),
                      text=[f"{v:.2f}" if v >= 0.005 else "" for v in p], textposition="outside", cliponaxis=False,
@@ -96,13 +99,13 @@ def network(acts, probs, selected=None, window=None):
 
     annotations = []
     for name, _, _ in groups:
-        left, right = x_domains[name][0][0], x_domains[name][-1][1]
+        left, right = x_domains[name]
         text = "<b>class<br>probabilities</b><br>softmax of fc" if name == "probs" else \
             f"<b>{TITLES[name]}</b><br>{_shape_text(image if name == 'input' else maps[name])}"
         annotations.append(dict(x=(left + right) / 2, y=1.0, xref="paper", yref="paper", yanchor="bottom",
                                 showarrow=False, text=text, font=dict(size=13)))
     for (a, _, _), (b, _, _) in zip(groups, groups[1:]):   # arrows in the gaps: the direction data flows
-        x = (x_domains[a][-1][1] + x_domains[b][0][0]) / 2
+        x = (x_domains[a][1] + x_domains[b][0]) / 2
         annotations.append(dict(x=x, y=0.5, xref="paper", yref="paper", showarrow=False, text="➜",
                                 font=dict(size=18, color=NOT_TOP)))
     layout.update(annotations=annotations, hovermode="closest", height=90 * rows + 90, showlegend=False,
@@ -110,32 +113,45 @@ def network(acts, probs, selected=None, window=None):
     return go.Figure(dict(data=data, layout=layout), skip_invalid=False, _validate=False)
 
 
-def _columns(groups, gap, group_gap):
-    """x domains of every sub-column, stage by stage: small gaps inside a stage, wider ones between."""
-    units = sum(n * w for _, n, w in groups)
-    inner = sum(n - 1 for _, n, _ in groups)
-    free = 1 - gap * inner - group_gap * (len(groups) - 1)
+MAP_GAP = 0.1   # the space between two maps of a stage, in map sides
+
+
+def map_origin(channel, rows, shape):
+    """(row, column) of the cell where a channel's map starts in its stage's axes: channels fill
+    columns of `rows` maps, top to bottom, then left to right; `shape` = (H, W) of one map."""
+    h, w = shape
+    return (channel % rows) * h * (1 + MAP_GAP), (channel // rows) * w * (1 + MAP_GAP)
+
+
+def tiles_extent(stack_shape, rows):
+    """(rows, columns) of cells that a stage's (C, H, W) maps take up, tiled by `map_origin`."""
+    c, h, w = stack_shape
+    last_row, last_col = map_origin(min(c, rows) - 1, rows, (h, w))[0], map_origin(c - 1, rows, (h, w))[1]
+    return last_row + h, last_col + w
+
+
+def _columns(groups, group_gap):
+    """(left, right) paper x of every stage's axes, in proportion to its maps' total width."""
+    widths = {name: w * (n + (n - 1) * MAP_GAP) for name, n, w in groups}
+    free = 1 - group_gap * (len(groups) - 1)
+    units = sum(widths.values())
     out, x = {}, 0.0
-    for name, n, w in groups:
-        cols = []
-        for _ in range(n):
-            width = free * w / units
-            cols.append((x, x + width))
-            x += width + gap
-        out[name] = cols
-        x += group_gap - gap
+    for name, _, _ in groups:
+        out[name] = (x, x + free * widths[name] / units)
+        x = out[name][1] + group_gap
     return out
 
 
-def _map(z, colours, top, name, at):
-    """A feature map as a heatmap dict; hover comes from its cell markers."""
+def _map(z, colours, top, name, origin, at):
+    """A feature map as a heatmap dict starting at cell `origin`; hover comes from its cell markers."""
     gap = 1 if max(z.shape) <= 8 else 0   # at 16x16 a cell is a few pixels: a gap would eat it
-    return dict(type="heatmap", z=to_typed_array_spec(z.astype(np.float32)), zmin=0, zmax=top, colorscale=colours,
-                showscale=False, xgap=gap, ygap=gap, hoverinfo="skip", name=name, **at)
+    return dict(type="heatmap", z=to_typed_array_spec(z.astype(np.float32)), x0=origin[1], y0=origin[0],
+                zmin=0, zmax=top, colorscale=colours, showscale=False, xgap=gap, ygap=gap, hoverinfo="skip",
+                name=name, **at)
 
 
-def _outline(cells, colour, width, name, at):
-    xs, ys = cell_outlines(cells)
+def _outline(cells, origin, colour, width, name, at):
+    xs, ys = cell_outlines([(origin[0] + r, origin[1] + c) for r, c in cells])
     return dict(type="scatter", x=xs, y=ys, mode="lines", line=dict(color=colour, width=width), name=name,
                 hoverinfo="skip", showlegend=False, **at)
 
@@ -156,16 +172,17 @@ def _square(fig, row, col):
     fig.update_yaxes(visible=False, autorange="reversed", scaleanchor=x_name, constrain="domain", row=row, col=col)
 
 
-def _cells(stage, channel, fmap, at):
-    """One transparent marker per cell: it carries the hover text and (stage, channel, row, col) for
-    a click (a heatmap cannot be selected, a marker can)."""
-    r, c = np.mgrid[0:fmap.shape[0], 0:fmap.shape[1]]
-    r, c = r.ravel(), c.ravel()
-    what = "input pixel" if stage == "input" else f"{TITLES[stage]}, channel {channel}"
-    custom = [[stage, channel, int(i), int(j), round(float(fmap[i, j]), 4)] for i, j in zip(r, c)]
-    return dict(type="scatter", x=c.tolist(), y=r.tolist(), mode="markers", customdata=custom,
-                marker=dict(size=10, symbol="square", opacity=0.01), name=f"{stage} channel {channel} cells",
-                hovertemplate=f"{what}<br>row %{{y}}, col %{{x}}: %{{customdata[4]}}"
+def _cells(stage, stack, rows, at):
+    """One transparent marker per cell of every map of a stage: it carries the hover text and
+    (stage, channel, row, col, value) for a click (a heatmap cannot be selected, a marker can)."""
+    c, h, w = stack.shape
+    ch, r, col = (a.ravel() for a in np.mgrid[0:c, 0:h, 0:w])
+    top, left = (np.array([map_origin(k, rows, (h, w))[i] for k in range(c)])[ch] for i in (0, 1))
+    custom = [[stage, int(k), int(i), int(j), round(float(v), 4)] for k, i, j, v in zip(ch, r, col, stack.ravel())]
+    what = "input pixel" if stage == "input" else f"{TITLES[stage]}, channel %{{customdata[1]}}"
+    return dict(type="scatter", x=(left + col).tolist(), y=(top + r).tolist(), mode="markers", customdata=custom,
+                marker=dict(size=10, symbol="square", opacity=0.01), name=f"{stage} cells",
+                hovertemplate=f"{what}<br>row %{{customdata[2]}}, col %{{customdata[3]}}: %{{customdata[4]}}"
                               + ("" if stage == "input" else "<br>click for its math") + "<extra></extra>", **at)
 
 

@@ -118,5 +118,6 @@ def plot_data(pg, index=0):
         """(i) => { const gd = document.querySelectorAll('.js-plotly-plot')[i];
                     // _fullData holds decoded arrays; data may still hold plotly's base64 form
                     return gd._fullData.map(d => ({name: d.name, type: d.type, x: Array.from(d.x || []),
+                                                   y: Array.from(d.y || []), x0: d.x0, y0: d.y0,
                                                    z: d.z ? Array.from(d.z, r => Array.from(r)) : null})); }""",
         index)

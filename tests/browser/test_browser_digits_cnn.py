@@ -9,8 +9,9 @@ def _input_pixels(pg):
     return next(d for d in plot_data(pg, 0) if d["name"] == "input")["z"]
 
 
-def _click_cell(pg, trace_name, row, col):
-    """Click the centre of one cell of a feature map, located through Plotly's own axis mapping."""
+def _click_cell(pg, map_name, row, col):
+    """Click the centre of one cell of a feature map (a heatmap trace drawn from x0, y0 with unit
+    cells), located through Plotly's own axis mapping."""
     box = pg.evaluate(
         """([name, row, col]) => {
              const gd = document.querySelectorAll('.js-plotly-plot')[0];
@@ -19,8 +20,8 @@ def _click_cell(pg, trace_name, row, col):
              const xa = gd._fullLayout[t.xaxis.replace('x', 'xaxis')];
              const ya = gd._fullLayout[t.yaxis.replace('y', 'yaxis')];
              const r = gd.getBoundingClientRect();
-             return {x: r.left + xa._offset + xa.l2p(col), y: r.top + ya._offset + ya.l2p(row)}; }""",
-        [trace_name, row, col])
+             return {x: r.left + xa._offset + xa.l2p(t.x0 + col), y: r.top + ya._offset + ya.l2p(t.y0 + row)}; }""",
+        [map_name, row, col])
     pg.mouse.click(box["x"], box["y"])
 
 
@@ -48,7 +49,7 @@ def test_the_test_image_slider_redraws_the_network_and_the_link(app, page):
 
 def test_clicking_a_cell_lands_in_its_math(app, page):
     open_page(page, f"{app}/digits_cnn", chart_count=CHARTS, timeout=180_000)
-    _click_cell(page, "pool1 channel 3 cells", 1, 3)
+    _click_cell(page, "pool1 channel 3", 1, 3)
     page.wait_for_function("() => location.search.includes('digits.stage=pool1')", timeout=30_000)
     wait_idle(page)
     heading = page.get_by_role("heading", name="The math behind pool1[3, 1, 3]")
@@ -84,6 +85,8 @@ def test_a_shared_link_opens_the_same_cell(app, page):
     open_page(page, f"{app}/digits_cnn?digits.stage=conv2&digits.ch=9&digits.row=3&digits.col=0&digits.idx=25",
               chart_count=CHARTS, timeout=180_000)
     assert page.get_by_role("heading", name="The math behind conv2[9, 3, 0] and its ReLU").is_visible()
-    selected = next(d for d in plot_data(page, 0) if d["name"] == "selected")
-    assert min(v for v in selected["x"] if v is not None) == -0.5   # column 0
+    traces = {d["name"]: d for d in plot_data(page, 0)}
+    selected, heatmap = traces["selected"], traces["conv2 channel 9"]
+    assert min(v for v in selected["x"] if v is not None) == heatmap["x0"] - 0.5   # column 0 of channel 9
+    assert min(v for v in selected["y"] if v is not None) == heatmap["y0"] + 3 - 0.5   # row 3
     assert page.console_errors == []

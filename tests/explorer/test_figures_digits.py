@@ -40,17 +40,40 @@ def test_every_map_is_the_activation_it_names(trained, image):
     assert list(bars.y) == [str(k) for k in range(10)]
 
 
+def _extent(heatmap):
+    """(left, right, top, bottom) edges of a heatmap drawn with unit cells from (x0, y0)."""
+    h, w = array(heatmap.z).shape
+    return heatmap.x0 - 0.5, heatmap.x0 + w - 0.5, heatmap.y0 - 0.5, heatmap.y0 + h - 0.5
+
+
+def test_the_maps_of_a_stage_sit_side_by_side_without_overlap_inside_their_axes(trained, image):
+    fig = fd.network(digits.activations(trained.model, image), digits.predict(trained.model, image))
+    for stage, channels in (("conv1", 8), ("pool1", 8), ("conv2", 16), ("pool2", 16)):
+        maps = [_trace(fig, f"{stage} channel {c}") for c in range(channels)]
+        assert {m.xaxis for m in maps} == {maps[0].xaxis}          # one pair of axes per stage
+        boxes = [_extent(m) for m in maps]
+        for i, (l1, r1, t1, b1) in enumerate(boxes):
+            for l2, r2, t2, b2 in boxes[i + 1:]:
+                assert r1 < l2 or r2 < l1 or b1 < t2 or b2 < t1
+        xaxis = fig.layout[maps[0].xaxis.replace("x", "xaxis")]
+        yaxis = fig.layout[maps[0].yaxis.replace("y", "yaxis")]
+        assert min(b[0] for b in boxes) >= xaxis.range[0] and max(b[1] for b in boxes) <= xaxis.range[1]
+        assert min(b[2] for b in boxes) >= yaxis.range[1] and max(b[3] for b in boxes) <= yaxis.range[0]
+    axes = {d.xaxis for d in fig.data}
+    assert len(axes) == 6                     # input, four stages, probabilities: not one plot per map
+
+
 def test_cells_carry_stage_channel_row_col_for_a_click(trained, image):
     acts = digits.activations(trained.model, image)
     fig = fd.network(acts, digits.predict(trained.model, image))
-    cells = _trace(fig, "conv2 channel 5 cells")
-    assert len(cells.customdata) == 16                  # a 4x4 map at 8x8 input
-    stage, channel, row, col, value = cells.customdata[6]
-    assert (stage, channel, row, col) == ("conv2", 5, 1, 2)
+    cells = _trace(fig, "conv2 cells")
+    assert len(cells.customdata) == 16 * 16             # 16 maps of 4x4 at 8x8 input
+    k = next(i for i, d in enumerate(cells.customdata) if tuple(d[:4]) == ("conv2", 5, 1, 2))
     relu2 = dict((n, o) for n, _, o in acts)["relu2"]
-    assert value == pytest.approx(float(relu2[0, 5, 1, 2]), abs=1e-4)
-    assert (cells.x[6], cells.y[6]) == (2, 1)          # x = column, y = row
-    assert cells.xaxis == _trace(fig, "conv2 channel 5").xaxis   # drawn on its own map
+    assert cells.customdata[k][4] == pytest.approx(float(relu2[0, 5, 1, 2]), abs=1e-4)
+    heatmap = _trace(fig, "conv2 channel 5")
+    assert cells.xaxis == heatmap.xaxis
+    assert (cells.x[k], cells.y[k]) == (heatmap.x0 + 2, heatmap.y0 + 1)   # on column 2, row 1 of its map
 
 
 def test_the_selected_cell_and_its_window_are_outlined_on_the_right_maps(trained, image):
@@ -58,16 +81,19 @@ def test_the_selected_cell_and_its_window_are_outlined_on_the_right_maps(trained
     trace = digits.stage_trace(trained.model, image, "conv2")
     channels, cells = digits.window_cells(trace, 3, 2, 1)
     fig = fd.network(acts, digits.predict(trained.model, image), ("conv2", 3, 2, 1), ("pool1", channels, cells))
-    selected = _trace(fig, "selected")
-    assert selected.xaxis == _trace(fig, "conv2 channel 3").xaxis
+    selected, heatmap = _trace(fig, "selected"), _trace(fig, "conv2 channel 3")
+    assert selected.xaxis == heatmap.xaxis
     xs = [v for v in selected.x if v is not None]
     ys = [v for v in selected.y if v is not None]
-    assert (min(xs), max(xs), min(ys), max(ys)) == (0.5, 1.5, 1.5, 2.5)   # the square around (row 2, col 1)
+    x0, y0 = heatmap.x0, heatmap.y0
+    assert (min(xs), max(xs), min(ys), max(ys)) == (x0 + 0.5, x0 + 1.5, y0 + 1.5, y0 + 2.5)   # around (2, 1)
     windows = [d for d in fig.data if d.name == "window"]
     assert len(windows) == 8                          # one on each pooled map conv2 reads
-    assert {w.xaxis for w in windows} == {_trace(fig, f"pool1 channel {c}").xaxis for c in range(8)}
-    wx = [v for v in windows[0].x if v is not None]
-    assert (min(wx), max(wx)) == (-0.5, 2.5)          # columns 0..2 of the 4x4 map
+    for c, window in enumerate(windows):
+        pooled = _trace(fig, f"pool1 channel {c}")
+        assert window.xaxis == pooled.xaxis
+        wx = [v for v in window.x if v is not None]
+        assert (min(wx), max(wx)) == (pooled.x0 - 0.5, pooled.x0 + 2.5)   # columns 0..2 of the 4x4 map
 
 
 def test_a_conv1_window_is_outlined_on_the_input(trained, image):
