@@ -180,6 +180,15 @@ class AttentionTrace:
         """Largest difference between our averaged weights and the module's own."""
         return max_abs_error(self.module_weights, self.averaged_weights)
 
+    def blocked_cells(self, b, head):
+        """How many (query, key) cells the mask blocks for one head of one batch item (0 unmasked).
+
+        >>> t = trace_attention(nn.MultiheadAttention(4, 1, batch_first=True), torch.randn(1, 3, 4), is_causal=True)
+        >>> t.blocked_cells(0, 0)
+        3
+        """
+        return 0 if self.mask is None else int(torch.isneginf(self.mask[b, head]).sum())
+
     def score_terms(self, b, head, i, j):
         """The arithmetic behind scores[b, head, i, j].
 

@@ -240,8 +240,12 @@ if trace.num_heads > 1:
 st.subheader("Masking: −∞ before the softmax, exactly 0 after")
 panels.chart(masked_fig, key="attention-masked")
 panels.chart(renorm_fig, key="attention-renorm")
-if trace.mask is None:
-    st.caption("No mask is on: try the causal mask, pad tokens, or click a cell of the heatmap above.")
+# Always one caption here, whatever the mask: an element that comes and goes would shift every chart
+# below it, and the browser would draw them all again.
+blocked = trace.blocked_cells(b, head)
+st.caption("No mask is on: try the causal mask, pad tokens, or click a cell of the heatmap above." if not blocked
+           else f"The mask blocks {blocked} of the {L * S} query-key cells of head {head}: their scores are −∞, "
+                "their weights exactly 0, and each row's other weights grow to sum to 1 again.")
 
 st.subheader("Step by step")
 if inputs.positions is not None:

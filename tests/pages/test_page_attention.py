@@ -96,6 +96,9 @@ def test_causal_mask_gives_exact_zeros_and_minus_infinity():
     table = at.dataframe[0].value
     assert table["mask"].tolist() == ["0"] * 4 + ["−∞"] * 7 and table["weight"].tolist()[4:] == [0.0] * 7
     assert "is_causal=True" in at.code[0].value
+    captions = [c.value for c in at.caption]
+    assert f"The mask blocks {L * (L - 1) // 2} of the {L * L} query-key cells of head 2" in "\n".join(captions)
+    assert not any("No mask is on" in c for c in captions)
 
 
 def test_clicked_cells_are_masked_and_outlined():
