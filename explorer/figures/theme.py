@@ -16,8 +16,11 @@ PADDING = "rgba(128,128,128,0.35)"
 FONT = dict(family="Inter, Segoe UI, Helvetica, Arial, sans-serif", size=14)
 # What every chart is drawn with in the browser: plotly.js's own plain look (a white card, dark ink, in
 # the light and the dark theme alike) plus room for long tick labels. Small on purpose: the browser
-# applies a template to the whole figure, frames included, at every draw.
-TEMPLATE = {"layout": {"xaxis": {"automargin": True}, "yaxis": {"automargin": True}}}
+# applies a template to the whole figure, frames included, at every draw. Tick labels may overflow:
+# plotly.js otherwise measures every label of every axis to hide those past the chart's edge, a
+# forced layout per label that took a sixth of the attention page's redraw; the margins leave them room.
+_AXIS = {"automargin": True, "ticklabeloverflow": "allow"}
+TEMPLATE = {"layout": {"xaxis": _AXIS, "yaxis": _AXIS}}
 MAX_ANNOTATED_CELLS = 400   # above this, numbers in cells become unreadable noise
 
 
