@@ -5,13 +5,15 @@ For every page of app.py, one control that changes a chart (CONTROLS: a slider m
 alternately right and left, a toggle flipped, or a selectbox moved to its next option and back) is
 changed CHANGES times. Each change is timed from the key press or click until a chart holds new
 data and Streamlit reports the script finished; the websocket bytes received in between are
-summed. Prints median and p95 per page.
+summed. Prints median and p95 per page, and as the platform's floor the same for a trivial page
+served the same way in the same run: one slider and one small line chart that follows it.
 
 Usage: python benchmarks/browser_latency.py [url_path ...]
 """
 import re
 import statistics
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -29,6 +31,12 @@ CONTROLS = {"convolution": ("slider", "kernel_size"), "pooling": ("slider", "ker
             "normalization": ("slider", "spread (std)"), "building_blocks": ("slider", "p: chance of dropping each value"),
             "time_series": ("slider", "Prediction to trace (the step it predicts)"),
             "digits_cnn": ("slider", "Test image"), "minilm_attention": ("selectbox", "Head")}
+
+
+FLOOR_APP = '''import streamlit as st
+n = st.slider("points", 2, 100, 50)
+st.plotly_chart({"data": [{"type": "scatter", "y": [(i * 7) % n for i in range(n)]}]}, theme=None)
+'''
 
 
 def pages():
@@ -78,25 +86,39 @@ def measure(pg, url, kind, label):
     return times, sizes
 
 
+def report(name, kind, label, times, sizes, floor=None):
+    q = statistics.quantiles(times, n=20)
+    median = statistics.median(times)
+    ratio = "" if floor is None else f" ({median / floor:.1f}x the floor)"
+    print(f"{name} ({kind} '{label}'): change -> redrawn: median {median * 1e3:.0f} ms{ratio}, "
+          f"p95 {q[18] * 1e3:.0f} ms (goals 300 / 600 ms); websocket per rerun: median "
+          f"{statistics.median(sizes) / 1024:.0f} KB, max {max(sizes) / 1024:.0f} KB (goal < 500 KB)")
+    return median
+
+
 def main():
     names = sys.argv[1:] or pages()
-    proc, url = start_streamlit("app.py", _free_port())
-    try:
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-            for name in names:
+    with tempfile.TemporaryDirectory() as tmp:
+        trivial = Path(tmp) / "floor.py"
+        trivial.write_text(FLOOR_APP)
+        floor_proc, floor_url = start_streamlit(trivial, _free_port())
+        proc, url = start_streamlit("app.py", _free_port())
+        try:
+            with sync_playwright() as p:
+                browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
                 pg = browser.new_page(viewport={"width": 1400, "height": 1000})
-                kind, label = CONTROLS[name]
-                query = f"?{QUERY[name]}" if name in QUERY else ""
-                times, sizes = measure(pg, f"{url}/{name}{query}", kind, label)
-                q = statistics.quantiles(times, n=20)
-                print(f"{name} ({kind} '{label}'): change -> redrawn: median {statistics.median(times) * 1e3:.0f} ms, "
-                      f"p95 {q[18] * 1e3:.0f} ms (goals 300 / 600 ms); websocket per rerun: median "
-                      f"{statistics.median(sizes) / 1024:.0f} KB, max {max(sizes) / 1024:.0f} KB (goal < 500 KB)")
+                floor = report("floor", "slider", "points", *measure(pg, floor_url, "slider", "points"))
                 pg.close()
-            browser.close()
-    finally:
-        proc.terminate()
+                for name in names:
+                    pg = browser.new_page(viewport={"width": 1400, "height": 1000})
+                    kind, label = CONTROLS[name]
+                    query = f"?{QUERY[name]}" if name in QUERY else ""
+                    report(name, kind, label, *measure(pg, f"{url}/{name}{query}", kind, label), floor)
+                    pg.close()
+                browser.close()
+        finally:
+            proc.terminate()
+            floor_proc.terminate()
 
 
 if __name__ == "__main__":
