@@ -54,6 +54,12 @@ def _text_px(chars, size):
     return chars * size * _EM
 
 
+def axis_title(axis):
+    """The text of an axis's title (a layout axis dict), whichever form plotly was given it in."""
+    title = axis.get("title")
+    return title.get("text") if isinstance(title, dict) else title
+
+
 def _axes(data, layout, font, need):
     """Tick labels and titles of the axes on the plot area's left and bottom edges."""
     names = {k for k in layout if _AXIS.match(k)}
@@ -76,9 +82,7 @@ def _axes(data, layout, font, need):
             else:
                 turn = math.radians(ax.get("tickangle") or 0)
                 labels = width * abs(math.sin(turn)) + size * 1.3 * abs(math.cos(turn)) + _LABEL_GAP
-        title = ax.get("title", {})
-        title = title.get("text") if isinstance(title, dict) else title
-        if title:
+        if axis_title(ax):
             labels += _size(ax.get("title", {}).get("font") if isinstance(ax.get("title"), dict) else None,
                             font) * 1.25 + 10
         if letter == "y":

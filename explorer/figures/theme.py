@@ -6,6 +6,7 @@ readable on a projector in both light and dark themes.
 import numpy as np
 import plotly.graph_objects as go
 
+from .margins import axis_title
 from .spec import Spec
 
 DIVERGING = "RdBu_r"        # signed values: blue < 0 < red, white at zero
@@ -137,12 +138,8 @@ def add_player(fig, frames, labels, *, duration=700, prefix="step ", active=0, *
 
 
 def _has_bottom_title(layout):
-    for name, axis in layout.items():
-        if name.startswith("xaxis") and isinstance(axis, dict) and axis.get("side", "bottom") == "bottom":
-            title = axis.get("title")
-            if (title.get("text") if isinstance(title, dict) else title):
-                return True
-    return False
+    return any(name.startswith("xaxis") and isinstance(axis, dict) and axis.get("side", "bottom") == "bottom"
+               and axis_title(axis) for name, axis in layout.items())
 
 
 def outline_dict(cells, color=HIGHLIGHT, width=3):
