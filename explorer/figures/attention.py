@@ -231,8 +231,11 @@ def renormalized_row(trace, b=0, head=0, i=0, key_tokens=None, query_tokens=None
     fig.update_xaxes(tickvals=x, ticktext=klab, tickangle=-45)
     fig.update_yaxes(range=[0, 1.12 * max(float(masked.max()), float(unmasked.max()), 1e-9)], title_text="weight")
     finish(fig, height=380, title=f"Query “{qlab[i]}”: its weights without and with the mask<br><sup>{what}</sup>")
-    return fig.update_layout(barmode="group", showlegend=True, legend=dict(orientation="h", y=1.0, yanchor="bottom",
-                                                                           x=1, xanchor="right"))
+    # the title's two lines at the very top, the legend's row under them: side by side, a long
+    # second line ran under the legend
+    return fig.update_layout(barmode="group", showlegend=True, margin=dict(t=96),
+                             title=dict(y=1, yref="container", yanchor="top", pad=dict(t=24)),
+                             legend=dict(orientation="h", y=1.0, yanchor="bottom", x=1, xanchor="right"))
 
 
 @returns_figure
