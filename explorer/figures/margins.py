@@ -24,6 +24,7 @@ _CARTESIAN = {"scatter", "scattergl", "bar", "heatmap", "histogram", "box", "vio
 _NUMBER_CHARS = 4           # tick labels of a numeric axis whose values are not known here
 _LOG_CHARS = 6              # powers of ten as plotly writes them on a log axis ("10⁻⁵", "0.001")
 _SLIDER_BELOW_PAD = 86      # a player's slider under the plot: current value, rail, step labels
+_END_PAD = 12               # past an x axis's end label, on the side it overhangs
 
 
 def reserve(fig):
@@ -91,8 +92,38 @@ def _axes(data, layout, font, need):
                 need["l"] = max(need["l"], labels)
             elif side == "right" and end >= 0.99:
                 need["r"] = max(need["r"], labels)
-        elif ax.get("side", "bottom") == "bottom" and start <= 0.01:
-            need["b"] = max(need["b"], labels)
+        else:
+            if ax.get("side", "bottom") == "bottom" and start <= 0.01:
+                need["b"] = max(need["b"], labels)
+            if ax.get("showticklabels", True):
+                _label_ends(ax, width, _ends_with_ticks(ax, letter + number, data), need)
+
+
+def _ends_with_ticks(ax, ref, data):
+    """(left, right): whether a tick label may sit at that end of an x axis: at a whole-number end
+    of a given range, or where plotly's autorange ends on the data itself (lines and points; it pads
+    bars and heatmaps by half a cell, and category labels sit mid-cell)."""
+    if ax.get("type") == "category" or ax.get("tickvals") is not None or ax.get("ticktext") is not None:
+        return False, False
+    given = ax.get("range")
+    if isinstance(given, (list, tuple)) and len(given) == 2:
+        return tuple(isinstance(v, (int, float)) and float(v).is_integer() for v in given)
+    on_data = any(t.get("type", "scatter") == "scatter" and t.get("xaxis", "x") == ref
+                  and _numbers(t.get("x")) is not None for t in data)
+    return on_data, on_data
+
+
+def _label_ends(ax, width, ends, need):
+    """Labels at an x axis's ends reach past the plot area's sides: an upright one by half its width
+    on either side, one turned by tickangle (anchored at its end) by its run to the left; plotly
+    keeps _END_PAD more beyond it (measured: "300" at 14 px is drawn with a 24 px margin)."""
+    left, right = ax.get("domain", [0, 1])
+    turn = math.radians(ax.get("tickangle") or 0)
+    reach_left, reach_right = (width / 2, width / 2) if not turn else (width * abs(math.cos(turn)), 0.0)
+    if ends[0] and left <= 0.01:
+        need["l"] = max(need["l"], reach_left + _END_PAD)
+    if ends[1] and right >= 0.99:
+        need["r"] = max(need["r"], reach_right + _END_PAD)
 
 
 def _layout_name(ref):

@@ -136,3 +136,19 @@ def test_a_player_under_an_axis_title_starts_a_title_line_lower():
     # a 14 px title is drawn about 30 px below the tick labels: slider and buttons start below it
     assert titled["sliders"][0]["pad"]["t"] - plain["sliders"][0]["pad"]["t"] >= 14 * 1.3 + 10
     assert titled["updatemenus"][0]["pad"]["t"] - plain["updatemenus"][0]["pad"]["t"] >= 14 * 1.3 + 10
+
+
+def test_a_label_at_the_right_end_of_a_line_chart_gets_half_its_width_there():
+    # a line from step 1 to step 300: autorange ends on 300, and plotly centres that tick's label on
+    # the plot area's edge; "300" is three characters, half of them past the edge
+    line = thin(go.Figure(go.Scatter(x=[1, 300], y=[0.5, 0.2], mode="lines")))
+    assert reserved(line)["r"] == np.ceil(1.5 * PX_PER_CHAR + 12)   # and the pad plotly keeps beyond it
+    # bars and heatmaps are padded half a cell, categories sit mid-cell: nothing reaches the edge
+    bars = thin(go.Figure(go.Bar(x=[1, 300], y=[0.5, 0.2])))
+    cells = thin(go.Figure(go.Heatmap(z=[[0, 1, 2]], showscale=False)))
+    words = thin(go.Figure(go.Scatter(x=["one", "two hundred"], y=[0, 1])))
+    assert reserved(bars)["r"] == reserved(cells)["r"] == reserved(words)["r"] == 10
+    # a given range ending on a whole number may have its label there too; ending half a cell out not
+    ranged = thin(go.Figure(go.Heatmap(z=[[0, 1, 2]], showscale=False))).update_xaxes(range=[-0.5, 2.5])
+    assert reserved(ranged)["r"] == 10
+    assert reserved(thin(go.Figure(go.Heatmap(z=[[0, 1, 2]], showscale=False))).update_xaxes(range=[0, 2]))["r"] > 10
