@@ -23,6 +23,7 @@ FONT = dict(family="Inter, Segoe UI, Helvetica, Arial, sans-serif", size=14)
 _AXIS = {"automargin": True, "ticklabeloverflow": "allow"}
 TEMPLATE = {"layout": {"xaxis": _AXIS, "yaxis": _AXIS}}
 MAX_ANNOTATED_CELLS = 400   # above this, numbers in cells become unreadable noise
+MAX_THREE_DIGIT_COLUMNS = 12
 
 
 def as_numpy(t):
@@ -48,7 +49,10 @@ def heatmap(z, *, zmin=None, zmax=None, colorscale=DIVERGING, name="", text=True
         z = z[None, :]
     kwargs = {}
     if text and z.size <= MAX_ANNOTATED_CELLS:
-        kwargs = dict(texttemplate="%{z:.3g}", textfont=dict(size=12 if z.size <= 100 else 9))
+        # past a dozen columns a cell of a half-width panel is some 25 px: "1.36" fits, "0.0567" overlaps
+        wide = z.shape[-1] > MAX_THREE_DIGIT_COLUMNS
+        kwargs = dict(texttemplate="%{z:.2~f}" if wide else "%{z:.3g}",
+                      textfont=dict(size=12 if z.size <= 100 else 8 if wide else 9))
     return go.Heatmap(z=z, x=x, y=y, zmin=zmin, zmax=zmax, colorscale=colorscale, name=name,
                       showscale=showscale, xgap=xgap, ygap=ygap, zmid=None if zmin is not None else 0,
                       hovertemplate=f"row %{{y}}, col %{{x}}<br>{hover} %{{z:.6g}}<extra>{name}</extra>",
