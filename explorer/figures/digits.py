@@ -59,6 +59,10 @@ def network(acts, probs, selected=None, window=None):
         layout[f"yaxis{'' if n == 1 else n}"] = yaxis
         return dict(xaxis=xa, yaxis=ya)
 
+    def origin(stage, c):
+        """Where channel c's map starts in its stage's axes (the input is one map, at 0, 0)."""
+        return (0, 0) if stage == "input" else map_origin(c, rows, maps[stage].shape[1:])
+
     at = {"input": axes(1, x_domains["input"], (0.2, 0.8), image.shape)}
     data.append(_map(image, INPUT_COLOURS, 1.0, "input", (0, 0), at["input"]))
     data.append(_cells("input", image[None], 1, at["input"]))
@@ -71,19 +75,16 @@ def network(acts, probs, selected=None, window=None):
         at[stage] = axes(n, x_domains[stage], (0, 1), tiles_extent(stack.shape, rows))
         top = float(stack.max()) or 1.0
         for c in range(stack.shape[0]):
-            data.append(_map(stack[c], SEQUENTIAL, top, f"{stage} channel {c}", map_origin(c, rows, stack.shape[1:]),
-                             at[stage]))
+            data.append(_map(stack[c], SEQUENTIAL, top, f"{stage} channel {c}", origin(stage, c), at[stage]))
         data.append(_cells(stage, stack, rows, at[stage]))
-    origin = {"input": lambda c: (0, 0)}
-    origin.update({s: (lambda c, s=s: map_origin(c, rows, maps[s].shape[1:])) for s in digits.TRACED})
     if window is not None:
         source, channels, cells = window
         stage = "input" if source == "input" else _column_of(source)
         for c in channels:
-            data.append(_outline(cells, origin[stage](c), HIGHLIGHT, 2, "window", at[stage]))
+            data.append(_outline(cells, origin(stage, c), HIGHLIGHT, 2, "window", at[stage]))
     if selected is not None and selected[0] in digits.TRACED and 0 <= selected[1] < maps[selected[0]].shape[0]:
         stage, c, i, j = selected
-        data.append(_outline([(i, j)], origin[stage](c), HIGHLIGHT, 4, "selected", at[stage]))
+        data.append(_outline([(i, j)], origin(stage, c), HIGHLIGHT, 4, "selected", at[stage]))
 
     p = as_numpy(probs)
     best = int(p.argmax())
