@@ -1,4 +1,7 @@
 """Shared links: a URL reproduces the view; hostile parameters fall back to defaults with a note."""
+import json
+import urllib.request
+
 from harness import open_page, plot_data
 
 
@@ -60,3 +63,10 @@ def test_presentation_mode_steps_with_the_arrow_keys(app, page):
     page.wait_for_timeout(400)
     assert outline() == before
     assert page.console_errors == []
+
+
+def test_no_other_site_may_drive_the_app_from_a_frame(app):
+    # Streamlit obeys postMessage commands (rerun, stop, change page, set an auth token) from the
+    # origins the server lists here; by default, sixteen hosting domains.
+    config = json.loads(urllib.request.urlopen(f"{app}/_stcore/host-config", timeout=10).read())
+    assert config["allowedOrigins"] == []
