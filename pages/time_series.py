@@ -159,56 +159,13 @@ with c2:
     else:
         st.info("0 training steps: the weights are the seeded initial ones, so there is no loss curve.")
 
-first, last = int(fc.steps[0]), int(fc.steps[-1])
-clamp(key(PAGE, "t"), first, last)
-step = int(st.slider("Prediction to trace (the step it predicts)", first, last, min(first + fc.n_train, last),
-                     key=key(PAGE, "t"), bind=BIND,
-                     help="The window before this step is traced through every stage below."))
-st.caption("Press ▶ or drag the slider under the chart to step through the predictions in your browser. "
-           + ("" if len(values) <= figures.MAX_POINTS else f"The line shows {figures.MAX_POINTS} evenly spaced "
-              f"of the {len(values)} values. ")
-           + (f"The player visits {figures.MAX_FRAMES} evenly spaced predictions. "
-              if len(fc.steps) > figures.MAX_FRAMES else ""))
-panels.chart(forecast_figure(cfg, values, step), key="ts-forecast")
-
-# -- one window through the model -------------------------------------------------------------------
-st.subheader(f"One window through the model: the {cfg.window} values before step {step}")
-with panels.explorer_errors():
-    scaling, trace = pipeline(cfg, values, step)
-    flow, stage_view = window_figures(cfg, values, step)
-panels.chart(flow, key="ts-flow")
-panels.chart(stage_view, key="ts-values")
-
-st.subheader("Inside one stage")
-inside = st.segmented_control("Stage to look inside", STAGES, default=STAGES[0], key=key(PAGE, "inside"),
-                              bind=BIND, label_visibility="collapsed") or STAGES[0]
-st.caption({
-    STAGES[0]: "The Convolution page's stepper on this window: d_t = 1·x_(t−1) + 0·x_t − 1·x_(t+1). The kernel is "
-               "not flipped, so a rising series gives negative d; the shaded cells are padding zeros.",
-    STAGES[1]: "The Recurrent page's views: the gates over the window's steps, then the cell unrolled at one step "
-               f"(▶ steps through time; there t counts the window's steps, 0 to {cfg.window - 1}).",
-    STAGES[2]: "The Attention page's view with one query, the LSTM's last state h_n[−1], and one key per step: "
-               "score_t = v·tanh(W_q h_n[−1] + W_k h_t), then a softmax over the steps.",
-    STAGES[3]: "The head is one dot product: the context vector against the Linear layer's weight row, plus its bias.",
-}[inside])
-for i, fig in enumerate(stage_figures(cfg, values, step, inside)):
-    panels.chart(fig, key=f"ts-stage-{i}")
-if inside == STAGES[3]:
-    d = trace.head.dot(0, 0)
-    st.markdown(f"ŷ = Σ_i context_i · w_i + b with b = {d.bias:.6g}: **{d.total:.6g}** (scaled), so the "
-                f"prediction is ŷ × std + mean = {d.total:.6g} × {scaling.std:.6g} + {scaling.mean:.6g} = "
-                f"**{scaling.unscale(d.total):.6g}** in the series' units.")
-    st.dataframe(pd.DataFrame([{"unit i": t.index[0], "context_i": t.x, "w_i": t.w, "context_i · w_i": t.product}
-                               for t in d.terms]), hide_index=True, width="stretch")
-
-
 # -- math panel -------------------------------------------------------------------------------------
 def _n(v):
     """A number for a worked product: negative ones in brackets."""
     return f"({v:.6g})" if v < 0 else f"{v:.6g}"
 
 
-def _conv_math(k):
+def _conv_math(trace, k):
     win = trace.conv.window(0, 0, k)
     rows = [{"input": "padding" if t.input_index is None else f"x[{t.input_index[1]}]", "x": t.x,
              "kernel w": t.w, "x · w": t.product} for t in win.terms]
@@ -217,7 +174,7 @@ def _conv_math(k):
             f"**d[{k}]** = {worked} = **{win.total:.6g}**")
 
 
-def _lstm_math(k, u):
+def _lstm_math(trace, k, u):
     s = trace.lstm.step(0, 0, k, 0)
     g = {n: float(v[u]) for n, v in s.gates.items()}
     rows = [{"gate": n, "W_i· x_t + b_i·": float(s.from_input[n][u]), "W_h· h_(t−1) + b_h·": float(s.from_hidden[n][u]),
@@ -228,7 +185,7 @@ def _lstm_math(k, u):
     return (f"h_{k}[{u}], unit {u} of the LSTM's output at step {k}", float(trace.lstm.output[k, 0, u]), rows, worked)
 
 
-def _attention_math(k):
+def _attention_math(trace, k):
     a, sm = trace.attention, trace.softmax_step(0, k)
     rows = [{"step": j, "score s_j": float(sm.scores[j]), "exp(s_j − max s)": float(sm.shifted_exp[j]),
              "weight": float(a.weights[0, 0, 0, j])} for j in range(trace.steps)]
@@ -238,7 +195,7 @@ def _attention_math(k):
     return (f"the attention weight on step {k} of the window", float(a.module_weights[0, 0, k]), rows, worked)
 
 
-def _head_math():
+def _head_math(trace):
     d = trace.head.dot(0, 0)
     rows = [{"unit i": t.index[0], "context_i": t.x, "w_i": t.w, "context_i · w_i": t.product} for t in d.terms]
     worked = f"**ŷ** = Σ_i context_i · w_i + b, with b = {d.bias:.6g}: **{d.total:.6g}** (scaled)"
@@ -246,7 +203,7 @@ def _head_math():
 
 
 @st.fragment
-def math_panel():
+def math_panel(cfg, trace):
     st.subheader("The math at one step")
     c = st.columns([3, 3, 1])
     stage = c[0].radio("Stage", STAGES, horizontal=True, key=key(PAGE, "stage"), bind=BIND)
@@ -257,8 +214,9 @@ def math_panel():
     if stage == "LSTM":
         clamp(key(PAGE, "unit"), 0, cfg.hidden - 1)
         u = int(c[2].number_input("Unit", 0, cfg.hidden - 1, 0, key=key(PAGE, "unit"), bind=BIND))
-    question, truth, rows, worked = (_conv_math(k) if stage == "Conv1d" else _lstm_math(k, u) if stage == "LSTM"
-                                     else _attention_math(k) if stage == "attention" else _head_math())
+    worked_at = {"Conv1d": lambda: _conv_math(trace, k), "LSTM": lambda: _lstm_math(trace, k, u),
+                 "attention": lambda: _attention_math(trace, k), "Linear head": lambda: _head_math(trace)}
+    question, truth, rows, worked = worked_at[stage]()
     revealed = classroom.predict(f"{PAGE}.predict", question, truth)
     hidden_cols = {"x · w", "after σ / tanh", "weight", "context_i · w_i"}
     table = pd.DataFrame(rows if revealed else [{n: v for n, v in r.items() if n not in hidden_cols} for r in rows])
@@ -269,27 +227,6 @@ def math_panel():
     st.markdown(worked)
     st.markdown(f"The module computed **{truth:.6g}**.")
 
-
-math_panel()
-
-st.subheader("Checks: the real modules against our step-by-step recomputation")
-panels.check_badge(trace, "chain of recomputations (each stage fed the one before, never a module)")
-c = st.columns(2)
-for i, (title, stage_trace) in enumerate(trace.traces):
-    with c[i % 2]:
-        panels.check_badge(stage_trace, f"recomputation of the {title}")
-
-# -- shapes, code, downloads ------------------------------------------------------------------------
-st.subheader("Shapes and parameters")
-counts = parameter_counts(trace.module)
-panels.shapes_panel([(f"{a.name} = {a.op}", f"{tuple(a.shape)}  {a.layout}") for a in trace.arrows]
-                    + [(f"parameters of {name}", f"{learned:,} learned" + (f" + {fixed} fixed" if fixed else ""))
-                       for name, learned, fixed in counts])
-
-st.subheader("Reproduce it in PyTorch")
-st.caption("The trained weights and this window, exactly: the script prints the conv output, the attention weights "
-           "and the prediction shown above.")
-panels.code_box(snippet(trace, scaling, step), "time_series.py")
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
@@ -319,7 +256,82 @@ def tables(cfg, values, step):
     return frames
 
 
-panels.csv_download(lambda: tables(cfg, values, step), "time_series.csv")
+# -- one prediction, traced ---------------------------------------------------------------------
+# Everything from here on follows the prediction to trace, and nothing above does: moving it reruns
+# only this part, so the training settings, metrics and loss curve above are neither recomputed
+# nor redrawn.
+@st.fragment
+def traced_prediction(cfg, values, fc):
+    first, last = int(fc.steps[0]), int(fc.steps[-1])
+    clamp(key(PAGE, "t"), first, last)
+    step = int(st.slider("Prediction to trace (the step it predicts)", first, last, min(first + fc.n_train, last),
+                         key=key(PAGE, "t"), bind=BIND,
+                         help="The window before this step is traced through every stage below."))
+    st.caption("Press ▶ or drag the slider under the chart to step through the predictions in your browser. "
+               + ("" if len(values) <= figures.MAX_POINTS else f"The line shows {figures.MAX_POINTS} evenly spaced "
+                  f"of the {len(values)} values. ")
+               + (f"The player visits {figures.MAX_FRAMES} evenly spaced predictions. "
+                  if len(fc.steps) > figures.MAX_FRAMES else ""))
+    panels.chart(forecast_figure(cfg, values, step), key="ts-forecast")
+
+    # -- one window through the model -------------------------------------------------------------------
+    st.subheader(f"One window through the model: the {cfg.window} values before step {step}")
+    with panels.explorer_errors():
+        scaling, trace = pipeline(cfg, values, step)
+        flow, stage_view = window_figures(cfg, values, step)
+    panels.chart(flow, key="ts-flow")
+    panels.chart(stage_view, key="ts-values")
+
+    st.subheader("Inside one stage")
+    inside = st.segmented_control("Stage to look inside", STAGES, default=STAGES[0], key=key(PAGE, "inside"),
+                                  bind=BIND, label_visibility="collapsed") or STAGES[0]
+    st.caption({
+        STAGES[0]: "The Convolution page's stepper on this window: d_t = 1·x_(t−1) + 0·x_t − 1·x_(t+1). The kernel "
+                   "is not flipped, so a rising series gives negative d; the shaded cells are padding zeros.",
+        STAGES[1]: "The Recurrent page's views: the gates over the window's steps, then the cell unrolled at one step "
+                   f"(▶ steps through time; there t counts the window's steps, 0 to {cfg.window - 1}).",
+        STAGES[2]: "The Attention page's view with one query, the LSTM's last state h_n[−1], and one key per step: "
+                   "score_t = v·tanh(W_q h_n[−1] + W_k h_t), then a softmax over the steps.",
+        STAGES[3]: "The head is one dot product: the context vector against the Linear layer's weight row, plus its bias.",
+    }[inside])
+    for i, fig in enumerate(stage_figures(cfg, values, step, inside)):
+        panels.chart(fig, key=f"ts-stage-{i}")
+    if inside == STAGES[3]:
+        d = trace.head.dot(0, 0)
+        st.markdown(f"ŷ = Σ_i context_i · w_i + b with b = {d.bias:.6g}: **{d.total:.6g}** (scaled), so the "
+                    f"prediction is ŷ × std + mean = {d.total:.6g} × {scaling.std:.6g} + {scaling.mean:.6g} = "
+                    f"**{scaling.unscale(d.total):.6g}** in the series' units.")
+        st.dataframe(pd.DataFrame([{"unit i": t.index[0], "context_i": t.x, "w_i": t.w, "context_i · w_i": t.product}
+                                   for t in d.terms]), hide_index=True, width="stretch")
+
+
+
+
+    math_panel(cfg, trace)
+
+    st.subheader("Checks: the real modules against our step-by-step recomputation")
+    panels.check_badge(trace, "chain of recomputations (each stage fed the one before, never a module)")
+    c = st.columns(2)
+    for i, (title, stage_trace) in enumerate(trace.traces):
+        with c[i % 2]:
+            panels.check_badge(stage_trace, f"recomputation of the {title}")
+
+    # -- shapes, code, downloads ------------------------------------------------------------------------
+    st.subheader("Shapes and parameters")
+    counts = parameter_counts(trace.module)
+    panels.shapes_panel([(f"{a.name} = {a.op}", f"{tuple(a.shape)}  {a.layout}") for a in trace.arrows]
+                        + [(f"parameters of {name}", f"{learned:,} learned" + (f" + {fixed} fixed" if fixed else ""))
+                           for name, learned, fixed in counts])
+
+    st.subheader("Reproduce it in PyTorch")
+    st.caption("The trained weights and this window, exactly: the script prints the conv output, the attention weights "
+               "and the prediction shown above.")
+    panels.code_box(snippet(trace, scaling, step), "time_series.py")
+
+    panels.csv_download(lambda: tables(cfg, values, step), "time_series.csv")
+
+
+traced_prediction(cfg, values, fc)
 
 
 
