@@ -72,7 +72,7 @@ def network(acts, probs, selected=None, window=None):
                      **at["input"]))
     for n, stage in enumerate(digits.TRACED, start=2):
         stack = maps[stage]
-        at[stage] = axes(n, x_domains[stage], (0, 1), tiles_extent(stack.shape, rows))
+        at[stage] = axes(n, x_domains[stage], (0, 1), _tiles_extent(stack.shape, rows))
         top = float(stack.max()) or 1.0
         for c in range(stack.shape[0]):
             data.append(_map(stack[c], SEQUENTIAL, top, f"{stage} channel {c}", origin(stage, c), at[stage]))
@@ -124,7 +124,7 @@ def map_origin(channel, rows, shape):
     return (channel % rows) * h * (1 + MAP_GAP), (channel // rows) * w * (1 + MAP_GAP)
 
 
-def tiles_extent(stack_shape, rows):
+def _tiles_extent(stack_shape, rows):
     """(rows, columns) of cells that a stage's (C, H, W) maps take up, tiled by `map_origin`."""
     c, h, w = stack_shape
     last_row, last_col = map_origin(min(c, rows) - 1, rows, (h, w))[0], map_origin(c - 1, rows, (h, w))[1]
