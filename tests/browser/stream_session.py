@@ -76,6 +76,7 @@ class StreamSession:
         self.pages = {}            # url path -> script hash
         self.page_hash = ""        # the page this tab shows, sent with every rerun as the browser does
         self.widgets = {}          # id -> Widget, of the last full run and the fragments since
+        self.drawn = []            # the widgets the last rerun drew (a fragment's run: only its own)
         self.values = {}           # id -> value, kept across reruns as the browser keeps them
         self.cache = {}            # hash -> cacheable message this tab holds
         self.bytes = 0
@@ -108,6 +109,7 @@ class StreamSession:
         cs.cached_message_hashes.extend(sorted(self.cache))
         if not fragment_id:
             self.widgets = {}
+        self.drawn = []
         t0 = time.perf_counter()
         self.ws.send(msg.SerializeToString())
         error = None
@@ -131,6 +133,7 @@ class StreamSession:
                 w = _widget(el, fm.delta.fragment_id)
                 if w is not None:
                     self.widgets[w.id] = w
+                    self.drawn.append(w)
                     if w.set or w.id not in self.values:
                         self.values[w.id] = w.default
             elif kind == "script_finished" and fm.script_finished in DONE:

@@ -26,6 +26,17 @@ def test_a_step_beyond_a_shortened_series_is_pulled_back_into_range(app):
         assert hi == 151 and s.values[t.id] == hi
 
 
+def test_moving_the_prediction_to_trace_reruns_only_what_follows_it(app):
+    with StreamSession(app, "time_series") as s:
+        step = widget(s, "ts.t")
+        assert step.fragment != ""
+        lo, hi, _, _ = step.choices
+        s.change(step, lo if step.default != lo else hi)
+        drawn = {w.key for w in s.drawn}
+        assert {"ts.t", "ts.k", "ts.stage"} <= drawn               # the step and the math panel below it
+        assert drawn.isdisjoint({"ts.window", "ts.hidden", "ts.steps", "ts.lr", "ts.len"})   # training, series
+
+
 @pytest.mark.parametrize("page", PAGES)
 def test_random_changes_never_raise(app, page):
     rng = random.Random(f"{page}-changes")
