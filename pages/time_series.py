@@ -304,9 +304,6 @@ def traced_prediction(cfg, values, fc):
         st.dataframe(pd.DataFrame([{"unit i": t.index[0], "context_i": t.x, "w_i": t.w, "context_i · w_i": t.product}
                                    for t in d.terms]), hide_index=True, width="stretch")
 
-
-
-
     math_panel(cfg, trace)
 
     st.subheader("Checks: the real modules against our step-by-step recomputation")
