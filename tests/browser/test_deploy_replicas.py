@@ -10,6 +10,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+import streamlit
 from PIL import Image
 
 from harness import ROOT, _free_port, open_page, plot_data, start_streamlit, wait_idle  # the browser harness
@@ -112,3 +113,15 @@ def test_upload_and_rerun_through_the_balancer(cluster, page, tmp_path):
     assert len(_routes(cluster["log"], cookie)) == 1
     assert not page.get_by_text("Traceback").count()
     assert page.console_errors == []
+
+
+def test_a_large_file_reaches_a_slow_client_whole(cluster):
+    # The browser's largest script, read as a slow connection reads it: nginx must not lose the part
+    # it could not hand over at once.
+    static = Path(streamlit.__file__).parent / "static" / "static" / "js"
+    largest = max(static.iterdir(), key=lambda f: f.stat().st_size)
+    with urllib.request.urlopen(f"{cluster['url']}/static/js/{largest.name}", timeout=60) as resp:
+        first = resp.read(64 * 1024)
+        time.sleep(1.5)
+        rest = resp.read()
+    assert len(first) + len(rest) == largest.stat().st_size
