@@ -55,9 +55,12 @@ def stop(proc):
         proc.kill()
 
 
+SERVER_LOG = ROOT / ".browser-test-server.log"   # what the `app` server prints
+
+
 @pytest.fixture(scope="session")
 def app():
-    with open(ROOT / ".browser-test-server.log", "w") as log:
+    with open(SERVER_LOG, "w") as log:
         proc, url = start_streamlit("app.py", _free_port(), output=log)
         yield url
         stop(proc)

@@ -4,6 +4,7 @@ import random
 
 import pytest
 
+from harness import SERVER_LOG
 from stream_session import StreamSession, random_change
 
 PAGES = ("attention", "building_blocks", "convolution", "digits_cnn", "minilm_attention", "normalization",
@@ -35,6 +36,14 @@ def test_moving_the_prediction_to_trace_reruns_only_what_follows_it(app):
         drawn = {w.key for w in s.drawn}
         assert {"ts.t", "ts.k", "ts.stage"} <= drawn               # the step and the math panel below it
         assert drawn.isdisjoint({"ts.window", "ts.hidden", "ts.steps", "ts.lr", "ts.len"})   # training, series
+
+
+def test_a_range_that_moves_leaves_the_server_log_clean(app):
+    with StreamSession(app, "convolution") as s:
+        s.change(widget(s, "conv.k"), 5)            # the output positions' ranges shrink: clamp sets them
+        assert s.values[widget(s, "conv.pos0").id] <= 3
+    # a deliberate pattern (ui.state.clamp), which Streamlit reports with a stack trace by default
+    assert "set via the Session State API" not in SERVER_LOG.read_text()
 
 
 @pytest.mark.parametrize("page", PAGES)
