@@ -195,9 +195,14 @@ def _attention_math(trace, k):
     return (f"the attention weight on step {k} of the window", float(a.module_weights[0, 0, k]), rows, worked)
 
 
+def _head_rows(d):
+    """The head's dot product, one row per unit of the context vector."""
+    return [{"unit i": t.index[0], "context_i": t.x, "w_i": t.w, "context_i · w_i": t.product} for t in d.terms]
+
+
 def _head_math(trace):
     d = trace.head.dot(0, 0)
-    rows = [{"unit i": t.index[0], "context_i": t.x, "w_i": t.w, "context_i · w_i": t.product} for t in d.terms]
+    rows = _head_rows(d)
     worked = f"**ŷ** = Σ_i context_i · w_i + b, with b = {d.bias:.6g}: **{d.total:.6g}** (scaled)"
     return "ŷ, the Linear head's output (scaled)", float(trace.head.output[0, 0]), rows, worked
 
@@ -274,7 +279,7 @@ def traced_prediction(cfg, values, fc):
                   if len(fc.steps) > figures.MAX_FRAMES else ""))
     panels.chart(forecast_figure(cfg, values, step), key="ts-forecast")
 
-    # -- one window through the model -------------------------------------------------------------------
+    # -- one window through the model ---------------------------------------------------------------
     st.subheader(f"One window through the model: the {cfg.window} values before step {step}")
     with panels.explorer_errors():
         scaling, trace = pipeline(cfg, values, step)
@@ -301,8 +306,7 @@ def traced_prediction(cfg, values, fc):
         st.markdown(f"ŷ = Σ_i context_i · w_i + b with b = {d.bias:.6g}: **{d.total:.6g}** (scaled), so the "
                     f"prediction is ŷ × std + mean = {d.total:.6g} × {scaling.std:.6g} + {scaling.mean:.6g} = "
                     f"**{scaling.unscale(d.total):.6g}** in the series' units.")
-        st.dataframe(pd.DataFrame([{"unit i": t.index[0], "context_i": t.x, "w_i": t.w, "context_i · w_i": t.product}
-                                   for t in d.terms]), hide_index=True, width="stretch")
+        st.dataframe(pd.DataFrame(_head_rows(d)), hide_index=True, width="stretch")
 
     math_panel(cfg, trace)
 
@@ -313,7 +317,7 @@ def traced_prediction(cfg, values, fc):
         with c[i % 2]:
             panels.check_badge(stage_trace, f"recomputation of the {title}")
 
-    # -- shapes, code, downloads ------------------------------------------------------------------------
+    # -- shapes, code, downloads --------------------------------------------------------------------
     st.subheader("Shapes and parameters")
     counts = parameter_counts(trace.module)
     panels.shapes_panel([(f"{a.name} = {a.op}", f"{tuple(a.shape)}  {a.layout}") for a in trace.arrows]
